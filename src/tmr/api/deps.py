@@ -1,0 +1,53 @@
+"""FastAPI dependencies: the registry container and the authenticated user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from tmr.accounts.models import User
+from tmr.artifacts.models import ArtifactType
+from tmr.container import Registry
+from tmr.errors import InvalidInput, PermissionDenied
+
+
+def get_registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
+def current_user(
+    registry: RegistryDep,
+    x_authorization: Annotated[str | None, Header(alias="X-Authorization")] = None,
+) -> User:
+    """Every contract endpoint but health, tracks and authenticate needs a live token (403 else)."""
+    return registry.accounts.check(x_authorization)
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def admin_user(user: UserDep) -> User:
+    if not user.is_admin:
+        raise PermissionDenied("this action needs an administrator")
+    return user
+
+
+AdminDep = Annotated[User, Depends(admin_user)]
+
+
+def artifact_type(artifact_type: str) -> ArtifactType:
+    """Path types are checked here so an unknown type is a 400 like the contract says."""
+    try:
+        return ArtifactType(artifact_type)
+    except ValueError:
+        raise InvalidInput(
+            f"artifact_type must be one of model, dataset, code; got {artifact_type!r}"
+        ) from None
+
+
+TypeDep = Annotated[ArtifactType, Depends(artifact_type)]

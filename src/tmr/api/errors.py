@@ -1,0 +1,53 @@
+"""Domain errors and request-validation failures become HTTP answers here, and only here."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tmr.errors import TmrError
+
+log = logging.getLogger("tmr.api")
+
+
+def _body(detail: str, code: str, details: object = None) -> dict[str, object]:
+    body: dict[str, object] = {"detail": detail, "code": code}
+    if details:
+        body["details"] = details
+    return body
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TmrError)
+    async def _domain(_request: Request, exc: TmrError) -> JSONResponse:
+        if exc.status_code >= 500:
+            log.warning("%s: %s", exc.code, exc.message)
+        return JSONResponse(_body(exc.message, exc.code, exc.details or None), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The contract answers every malformed request with 400, not FastAPI's 422.
+        problems = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in exc.errors()
+        ]
+        first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"])
+        return JSONResponse(
+            _body(f"invalid request: {where}: {first['msg']}", "invalid_input", {"errors": problems}),
+            status_code=400,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            _body(str(exc.detail), "http_error"), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(_body("internal error", "internal_error"), status_code=500)

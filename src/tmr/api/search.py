@@ -1,0 +1,40 @@
+"""Contract routes that find artifacts: enumerate, by name, by regex."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response
+
+from tmr.api.deps import RegistryDep, UserDep
+from tmr.api.presenters import metadata
+from tmr.api.schemas import ArtifactMetadata, ArtifactQuery, ArtifactRegEx
+from tmr.search.service import Query as SearchQuery
+
+router = APIRouter(tags=["search"])
+
+
+@router.post("/artifacts", response_model=list[ArtifactMetadata])
+def enumerate_artifacts(
+    response: Response,
+    user: UserDep,
+    registry: RegistryDep,
+    queries: Annotated[list[ArtifactQuery], Body()],
+    offset: Annotated[str | None, Query()] = None,
+) -> list[ArtifactMetadata]:
+    items, next_offset = registry.search.enumerate(
+        [SearchQuery(q.name, frozenset(q.types) if q.types else None) for q in queries], offset
+    )
+    if next_offset is not None:
+        response.headers["offset"] = next_offset
+    return [metadata(i) for i in items]
+
+
+@router.get("/artifact/byName/{name:path}", response_model=list[ArtifactMetadata])
+def by_name(user: UserDep, registry: RegistryDep, name: str) -> list[ArtifactMetadata]:
+    return [metadata(i) for i in registry.search.by_name(name)]
+
+
+@router.post("/artifact/byRegEx", response_model=list[ArtifactMetadata])
+def by_regex(user: UserDep, registry: RegistryDep, body: ArtifactRegEx) -> list[ArtifactMetadata]:
+    return [metadata(i) for i in registry.search.by_regex(body.regex)]

@@ -1,0 +1,51 @@
+"""The application factory: one FastAPI app wired from settings, for uvicorn, tests and Lambda."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from tmr import __version__
+from tmr.api import artifacts, downloads, search, system
+from tmr.api.errors import install_error_handlers
+from tmr.api.middleware import ApiPrefix, BodyLimit, RequestLog
+from tmr.container import Registry, build_registry
+from tmr.observability.logs import configure_logging
+from tmr.settings import Settings
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
+    settings = settings or (registry.settings if registry else Settings())
+    configure_logging(settings.log_level, settings.log_file)
+    registry = registry or build_registry(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        registry.close()
+
+    app = FastAPI(
+        title="tmr — Trustworthy Model Registry",
+        version=__version__,
+        description="A registry of ML models, datasets and code that speaks the ECE 461 contract (v3.4.4).",
+        lifespan=lifespan,
+    )
+    app.state.registry = registry
+    install_error_handlers(app)
+    for module in (system, artifacts, search, downloads):
+        app.include_router(module.router)
+    # Outermost last: the prefix is stripped first, then CORS, the body cap and the request log.
+    app.add_middleware(RequestLog, metrics=registry.metrics)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, exempt=("/upload",))
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["offset", "x-request-id", "content-length", "etag"],
+    )
+    app.add_middleware(ApiPrefix)
+    return app

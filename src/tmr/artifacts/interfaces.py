@@ -1,0 +1,62 @@
+"""What the artifact domain needs from storage: one small protocol, implemented in tmr.storage."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from typing import Protocol
+
+from tmr.artifacts.models import Artifact, ArtifactSummary, ArtifactType, AuditEntry
+
+# (name or None for any name, types or None for any type)
+NameFilter = tuple[str | None, Collection[ArtifactType] | None]
+
+
+class ArtifactRepository(Protocol):
+    """Artifact metadata. Every method is one transaction: it happens whole or not at all."""
+
+    def create(self, artifact: Artifact) -> None:
+        """Insert the artifact and its file manifest. Raise Conflict when the id is taken."""
+        ...
+
+    def get(self, artifact_id: str) -> Artifact | None: ...
+
+    def find_by_url(self, type_: ArtifactType, url: str) -> ArtifactSummary | None: ...
+
+    def replace(self, artifact: Artifact) -> None:
+        """Overwrite an existing artifact's content and file manifest (same id); NotFound if gone."""
+        ...
+
+    def delete(self, artifact_id: str) -> bool: ...
+
+    def reset(self) -> None:
+        """Forget every artifact and audit entry."""
+        ...
+
+    def page(
+        self, filters: Sequence[NameFilter], after: int | None, limit: int
+    ) -> tuple[list[ArtifactSummary], int | None]:
+        """One page, in creation order, of artifacts matching any filter (all when none), resuming
+        after the cursor `after`; returns the next cursor or None on the last page."""
+        ...
+
+    def by_name(self, name: str) -> list[ArtifactSummary]: ...
+
+    def scan_text(self, batch_size: int = 500) -> Iterator[tuple[ArtifactSummary, str]]:
+        """Every artifact with its README, streamed in batches (never the whole registry at once)."""
+        ...
+
+    def count(self) -> dict[ArtifactType, int]: ...
+
+    def record_file_digest(self, artifact_id: str, path: str, sha256: str) -> None:
+        """Remember that a mirrored file's bytes are now stored under `sha256`."""
+        ...
+
+    def referenced_digests(self) -> Iterator[str]: ...
+
+    def add_audit(self, entry: AuditEntry) -> None: ...
+
+    def audit_for(self, artifact_id: str) -> list[AuditEntry]: ...
+
+    def ping(self) -> None:
+        """Raise StorageUnavailable when the database cannot answer."""
+        ...

@@ -1,0 +1,84 @@
+"""The artifact as the domain sees it: plain dataclasses, free of any storage or web framework."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ArtifactType(StrEnum):
+    MODEL = "model"
+    DATASET = "dataset"
+    CODE = "code"
+
+
+class FileKind(StrEnum):
+    WEIGHTS = "weights"
+    CONFIG = "config"
+    TOKENIZER = "tokenizer"
+    DOCS = "docs"
+    CODE = "code"
+    DATA = "data"
+    OTHER = "other"
+
+
+@dataclass(slots=True)
+class FileEntry:
+    """One file of an artifact. `sha256` is None until the bytes have been seen (large upstream
+    files are recorded first and mirrored on first download); `upstream_digest` is what the
+    upstream vouches for (an LFS sha256, or a git blob sha1 prefixed with ``git:``)."""
+
+    path: str
+    size: int
+    kind: FileKind
+    sha256: str | None = None
+    upstream_url: str | None = None
+    upstream_digest: str | None = None
+
+    @property
+    def stored(self) -> bool:
+        return self.sha256 is not None
+
+
+@dataclass(slots=True)
+class Artifact:
+    id: str
+    type: ArtifactType
+    name: str
+    url: str
+    source: str
+    readme: str = ""
+    card: dict[str, Any] = field(default_factory=dict)
+    license: str | None = None
+    upstream: dict[str, Any] = field(default_factory=dict)
+    version: str | None = None
+    notes: list[str] = field(default_factory=list)
+    files: list[FileEntry] = field(default_factory=list)
+    created_at: datetime | None = None
+    created_by: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactSummary:
+    """The contract's ArtifactMetadata: what listings return."""
+
+    id: str
+    name: str
+    type: ArtifactType
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    user_name: str
+    user_is_admin: bool
+    at: datetime
+    artifact: ArtifactSummary
+    action: str

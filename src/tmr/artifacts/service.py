@@ -1,0 +1,205 @@
+"""Register, read, update, delete and reset artifacts; mirror their files on demand.
+
+Writes follow one order: blobs first (content-addressed, so re-writing is harmless), then one
+metadata transaction. A failure anywhere before the transaction leaves no visible artifact, only
+orphan blobs that `collect_orphans` can remove.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from tmr.accounts.models import User
+from tmr.artifacts.ids import is_valid_id, new_artifact_id
+from tmr.artifacts.interfaces import ArtifactRepository
+from tmr.artifacts.models import Artifact, ArtifactSummary, ArtifactType, AuditEntry, FileEntry
+from tmr.errors import Conflict, InvalidInput, NotFound
+from tmr.sources.models import SourceKind, SourceSnapshot, UpstreamFile
+from tmr.sources.registry import SourceRegistry
+from tmr.storage.blobs.base import BlobStore
+
+log = logging.getLogger("tmr.artifacts")
+MAX_NAME_LENGTH = 512
+_ID_ATTEMPTS = 5
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_name(name: str) -> str:
+    """Names are free text of "keyboard" characters; `*` is reserved for enumeration."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("name must be a non-empty string")
+    if name == "*":
+        raise InvalidInput('the name "*" is reserved')
+    if len(name) > MAX_NAME_LENGTH or any(ord(c) < 32 for c in name):
+        raise InvalidInput("name is too long or holds control characters")
+    return name
+
+
+class ArtifactService:
+    def __init__(
+        self,
+        repo: ArtifactRepository,
+        blobs: BlobStore,
+        sources: SourceRegistry,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._repo = repo
+        self._blobs = blobs
+        self._sources = sources
+        self._clock = clock
+        self._mirror_lock = threading.Lock()
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self, type_: ArtifactType, artifact_id: str) -> Artifact:
+        if not is_valid_id(artifact_id):
+            raise InvalidInput("artifact id must match ^[A-Za-z0-9-]+$")
+        artifact = self._repo.get(artifact_id)
+        if artifact is None or artifact.type is not type_:
+            raise NotFound(f"no {type_.value} artifact with id {artifact_id}")
+        return artifact
+
+    def get_any(self, artifact_id: str) -> Artifact:
+        if not is_valid_id(artifact_id):
+            raise InvalidInput("artifact id must match ^[A-Za-z0-9-]+$")
+        artifact = self._repo.get(artifact_id)
+        if artifact is None:
+            raise NotFound(f"no artifact with id {artifact_id}")
+        return artifact
+
+    # -- writing ---------------------------------------------------------------------------
+    def register(self, type_: ArtifactType, url: str, name: str | None, actor: User) -> Artifact:
+        ref = self._sources.parse(url, type_)
+        chosen = check_name(name) if name is not None else ref.default_name
+        if self._repo.find_by_url(type_, url) is not None:
+            raise Conflict(f"a {type_.value} with url {url} is already registered")
+        snapshot = self._sources.inspect(ref)
+        now = self._clock()
+        artifact = self._build(type_, chosen, url, snapshot)
+        artifact.created_at = artifact.updated_at = now
+        artifact.created_by = artifact.updated_by = actor.name
+        for _ in range(_ID_ATTEMPTS):
+            artifact.id = new_artifact_id()
+            try:
+                self._repo.create(artifact)
+                break
+            except Conflict:
+                if self._repo.find_by_url(type_, url) is not None:
+                    raise Conflict(f"a {type_.value} with url {url} is already registered") from None
+        else:  # pragma: no cover - five random collisions in a row
+            raise Conflict("could not allocate a unique artifact id")
+        self._audit(artifact, actor, "CREATE")
+        return artifact
+
+    def update(self, type_: ArtifactType, artifact_id: str, name: str, url: str, actor: User) -> Artifact:
+        """Replace the artifact's content from its (possibly new) source URL; name and id stay."""
+        current = self.get(type_, artifact_id)
+        if name != current.name:
+            raise InvalidInput("the name in the body must match the artifact's name")
+        ref = self._sources.parse(url, type_)
+        if url != current.url:
+            other = self._repo.find_by_url(type_, url)
+            if other is not None and other.id != artifact_id:
+                raise Conflict(f"a {type_.value} with url {url} is already registered")
+        snapshot = self._sources.inspect(ref)
+        artifact = self._build(type_, current.name, url, snapshot)
+        artifact.id = current.id
+        artifact.created_at, artifact.created_by = current.created_at, current.created_by
+        artifact.updated_at, artifact.updated_by = self._clock(), actor.name
+        self._repo.replace(artifact)
+        self._audit(artifact, actor, "UPDATE")
+        return artifact
+
+    def delete(self, type_: ArtifactType, artifact_id: str, actor: User) -> None:
+        artifact = self.get(type_, artifact_id)
+        if not self._repo.delete(artifact_id):
+            raise NotFound(f"no {type_.value} artifact with id {artifact_id}")
+        log.info("deleted %s %s by %s", artifact.type.value, artifact.id, actor.name)
+
+    def reset(self) -> None:
+        self._repo.reset()
+
+    def _build(self, type_: ArtifactType, name: str, url: str, snapshot: SourceSnapshot) -> Artifact:
+        files = []
+        for upstream in snapshot.files:
+            sha256 = None
+            if upstream.content is not None:
+                sha256 = self._blobs.put_bytes(upstream.content).sha256
+            files.append(
+                FileEntry(
+                    path=upstream.path,
+                    size=upstream.size,
+                    kind=upstream.kind,
+                    sha256=sha256,
+                    upstream_url=upstream.download_url,
+                    upstream_digest=upstream.upstream_digest,
+                )
+            )
+        return Artifact(
+            id="",
+            type=type_,
+            name=name,
+            url=url,
+            source=snapshot.ref.kind.value,
+            readme=snapshot.readme,
+            card=snapshot.card,
+            license=snapshot.license,
+            upstream=snapshot.facts,
+            version=snapshot.version,
+            notes=snapshot.notes,
+            files=files,
+        )
+
+    # -- files -------------------------------------------------------------------------------
+    def ensure_mirrored(self, artifact: Artifact) -> Artifact:
+        """Fetch, check and store every file not yet mirrored, before any byte is served: a digest
+        mismatch or upstream failure is an error here, never a short package later."""
+        missing = [f for f in artifact.files if f.sha256 is None and f.upstream_url]
+        if not missing:
+            return artifact
+        upstream = [
+            UpstreamFile(f.path, f.size, f.kind, f.upstream_url or "", f.upstream_digest) for f in missing
+        ]
+        by_path = {f.path: f for f in missing}
+        for file, chunks in self._sources.open_files(SourceKind(artifact.source), upstream):
+            stored = self._blobs.put_stream(chunks)
+            self._repo.record_file_digest(artifact.id, file.path, stored.sha256)
+            by_path[file.path].sha256 = stored.sha256
+        return artifact
+
+    # -- audit -------------------------------------------------------------------------------
+    def _audit(self, artifact: Artifact, actor: User, action: str) -> None:
+        self._repo.add_audit(
+            AuditEntry(
+                user_name=actor.name,
+                user_is_admin=actor.is_admin,
+                at=self._clock(),
+                artifact=ArtifactSummary(artifact.id, artifact.name, artifact.type),
+                action=action,
+            )
+        )
+
+    def record(self, artifact: Artifact, actor: User, action: str) -> None:
+        """Audit an action taken elsewhere (DOWNLOAD, RATE)."""
+        self._audit(artifact, actor, action)
+
+    def audit_trail(self, type_: ArtifactType, artifact_id: str, actor: User) -> list[AuditEntry]:
+        artifact = self.get(type_, artifact_id)
+        entries = self._repo.audit_for(artifact_id)
+        self._audit(artifact, actor, "AUDIT")
+        return entries
+
+    def collect_orphans(self) -> int:
+        """Delete blobs no artifact references. Run when no write is in flight (e.g. after reset)."""
+        referenced = set(self._repo.referenced_digests())
+        removed = 0
+        for digest in list(self._blobs.iter_digests()):
+            if digest not in referenced:
+                self._blobs.delete(digest)
+                removed += 1
+        return removed

@@ -1,0 +1,71 @@
+"""Command line: `tmr serve`, `tmr migrate`, `tmr gc`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from tmr.settings import Settings
+
+cli = typer.Typer(add_completion=False, help="tmr — Trustworthy Model Registry.")
+console = Console(stderr=True)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Start the registry (SQLite + files under TMR_DATA_DIR unless configured otherwise)."""
+    settings = Settings()
+    console.print(
+        f"tmr: serving on http://{host}:{port}  database={settings.resolved_database_url.split('://')[0]} "
+        f"blobs={settings.resolved_blob_store} data_dir={settings.data_dir}"
+    )
+    from tmr.container import build_registry
+
+    build_registry(settings).close()  # migrate once, before workers race to do it
+    uvicorn.run(
+        "tmr.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Create or upgrade the metadata schema."""
+    from tmr.storage.database import make_engine
+    from tmr.storage.database import migrate as run_migrations
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    run_migrations(engine)
+    engine.dispose()
+    console.print("schema is up to date")
+
+
+@cli.command()
+def gc() -> None:
+    """Delete blobs that no artifact references (run while no upload is in flight)."""
+    from tmr.container import build_registry
+
+    registry = build_registry(Settings())
+    try:
+        removed = registry.artifacts.collect_orphans()
+    finally:
+        registry.close()
+    console.print(f"removed {removed} orphan blob(s)")
+
+
+def main() -> None:
+    cli()

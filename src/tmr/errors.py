@@ -1,0 +1,87 @@
+"""Domain errors. Each carries the HTTP status it maps to, so the API maps them in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TmrError(Exception):
+    """Base of every error the registry raises on purpose."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInput(TmrError):
+    status_code = 400
+    code = "invalid_input"
+
+
+class Unauthenticated(TmrError):
+    """Missing, malformed, expired or exhausted token: the contract answers 403."""
+
+    status_code = 403
+    code = "authentication_failed"
+
+
+class BadCredentials(TmrError):
+    """Wrong user name or password at /authenticate: the contract answers 401."""
+
+    status_code = 401
+    code = "bad_credentials"
+
+
+class PermissionDenied(TmrError):
+    status_code = 401
+    code = "permission_denied"
+
+
+class NotFound(TmrError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(TmrError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(TmrError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class RangeNotSatisfiable(TmrError):
+    status_code = 416
+    code = "range_not_satisfiable"
+
+
+class Disqualified(TmrError):
+    """A rating below the ingest gate: the contract answers 424."""
+
+    status_code = 424
+    code = "disqualified"
+
+
+class UpstreamUnavailable(TmrError):
+    """An upstream (Hugging Face, GitHub) could not answer: timeouts, 5xx, 429 after retries."""
+
+    status_code = 502
+    code = "upstream_unavailable"
+
+
+class IntegrityError(TmrError):
+    """Bytes did not match their recorded digest: never served as if they were right."""
+
+    status_code = 502
+    code = "integrity_error"
+
+
+class StorageUnavailable(TmrError):
+    status_code = 503
+    code = "storage_unavailable"

@@ -1,0 +1,135 @@
+"""Component health for /health/components, from real request metrics and live store checks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from tmr.errors import TmrError
+from tmr.observability.metrics import RequestMetrics, RequestSample
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def probe(check: Callable[[], None]) -> tuple[str, float, str | None]:
+    """Run a store check: (status, latency in ms, error message)."""
+    started = time.perf_counter()
+    try:
+        check()
+    except TmrError as exc:
+        return "critical", (time.perf_counter() - started) * 1000, exc.message
+    except Exception as exc:  # a health probe reports every failure, it never raises
+        return "critical", (time.perf_counter() - started) * 1000, f"{type(exc).__name__}: {exc}"
+    return "ok", (time.perf_counter() - started) * 1000, None
+
+
+def timeline(
+    samples: list[RequestSample], start: float, end: float, buckets: int = 30
+) -> list[dict[str, Any]]:
+    width = max((end - start) / buckets, 1.0)
+    counts = [0] * buckets
+    for s in samples:
+        counts[min(buckets - 1, int((s.at - start) / width))] += 1
+    return [
+        {"bucket": _iso(start + i * width), "value": round(c / (width / 60), 3), "unit": "requests/min"}
+        for i, c in enumerate(counts)
+    ]
+
+
+def api_component(
+    metrics: RequestMetrics, window_minutes: int, include_timeline: bool, now: float
+) -> dict[str, Any]:
+    samples = metrics.window(window_minutes * 60, now)
+    summary = metrics.summarize(samples)
+    error_rate = summary.server_errors / summary.total if summary.total else 0.0
+    status = "ok" if error_rate < 0.05 else ("degraded" if error_rate < 0.25 else "critical")
+    issues = []
+    if status != "ok":
+        issues.append(
+            {
+                "code": "server_errors",
+                "severity": "warning" if status == "degraded" else "error",
+                "summary": f"{summary.server_errors} of {summary.total} requests failed with 5xx",
+            }
+        )
+    component: dict[str, Any] = {
+        "id": "api",
+        "display_name": "Registry API",
+        "status": status,
+        "observed_at": _iso(now),
+        "description": "HTTP API serving the contract (this worker's view).",
+        "metrics": {
+            "requests": summary.total,
+            "errors_4xx_5xx": summary.errors,
+            "errors_5xx": summary.server_errors,
+            "p50_ms": summary.p50_ms,
+            "p99_ms": summary.p99_ms,
+            "unique_clients": summary.unique_clients,
+            "uptime_s": round(now - metrics.started_at, 3),
+        },
+        "issues": issues,
+    }
+    if summary.last_at is not None:
+        component["last_event_at"] = _iso(summary.last_at)
+    if include_timeline:
+        component["timeline"] = timeline(samples, now - window_minutes * 60, now)
+    return component
+
+
+def store_component(
+    ident: str, name: str, description: str, check: Callable[[], None], now: float, extra: dict[str, Any]
+) -> dict[str, Any]:
+    status, latency_ms, error = probe(check)
+    issues = (
+        [] if error is None else [{"code": f"{ident}_unreachable", "severity": "error", "summary": error}]
+    )
+    return {
+        "id": ident,
+        "display_name": name,
+        "status": status,
+        "observed_at": _iso(now),
+        "description": description,
+        "metrics": {"probe_latency_ms": round(latency_ms, 3), **extra},
+        "issues": issues,
+    }
+
+
+def overall(components: list[dict[str, Any]]) -> str:
+    order = ["ok", "unknown", "degraded", "critical"]
+    return max((c["status"] for c in components), key=order.index, default="unknown")
+
+
+def upstream_component(
+    ident: str,
+    name: str,
+    calls: int,
+    failures: int,
+    last_success_at: float | None,
+    last_failure: tuple[float, str] | None,
+    window_minutes: int,
+    now: float,
+) -> dict[str, Any]:
+    """An upstream is degraded when its latest outcome in the window was a failure after retries."""
+    recent_failure = last_failure is not None and last_failure[0] >= now - window_minutes * 60
+    failing = recent_failure and (last_success_at is None or last_failure[0] > last_success_at)  # type: ignore[index]
+    status = "unknown" if calls == 0 else ("degraded" if failing else "ok")
+    issues = []
+    if failing and last_failure is not None:
+        issues.append({"code": f"{ident}_failing", "severity": "warning", "summary": last_failure[1]})
+    component: dict[str, Any] = {
+        "id": ident,
+        "display_name": name,
+        "status": status,
+        "observed_at": _iso(now),
+        "description": f"{name}, reached for registration and mirroring",
+        "metrics": {"calls": calls, "failures_after_retries": failures},
+        "issues": issues,
+    }
+    last = max(filter(None, [last_success_at, last_failure[0] if last_failure else None]), default=None)
+    if last is not None:
+        component["last_event_at"] = _iso(last)
+    return component

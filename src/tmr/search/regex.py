@@ -1,0 +1,35 @@
+"""Regular expressions on a linear-time engine (RE2): no pattern can hang a worker.
+
+RE2 refuses what it cannot run in linear time (backreferences, lookaround) and repetition
+counts above 1000, e.g. `(a{1,99999}){1,99999}$`; such patterns are answered with 400.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import re2
+
+from tmr.errors import InvalidInput
+
+MAX_PATTERN_LENGTH = 4096
+_MAX_PROGRAM_MEMORY = 32 * 1024 * 1024
+
+
+class Matcher(Protocol):
+    def search(self, text: str) -> object | None: ...
+
+
+def compile_pattern(pattern: str) -> Matcher:
+    if not isinstance(pattern, str) or pattern == "":
+        raise InvalidInput("regex must be a non-empty string")
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise InvalidInput(f"regex is longer than {MAX_PATTERN_LENGTH} characters")
+    options = re2.Options()
+    options.max_mem = _MAX_PROGRAM_MEMORY
+    options.log_errors = False
+    try:
+        compiled: Matcher = re2.compile(pattern, options)
+    except re2.error as exc:
+        raise InvalidInput(f"regex refused by the linear-time engine: {exc}") from exc
+    return compiled

@@ -1,0 +1,95 @@
+"""Typed configuration, read once from the environment (names of the original deployment kept)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the registry. Unprefixed names are those of the original deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default=Path("var"), alias="TMR_DATA_DIR")
+    database_url: str | None = Field(default=None, alias="TMR_DATABASE_URL")
+    blob_store: Literal["filesystem", "s3"] | None = Field(default=None, alias="TMR_BLOB_STORE")
+    s3_bucket: str | None = Field(default=None, alias="S3_BUCKET")
+    s3_endpoint_url: str | None = Field(default=None, alias="S3_ENDPOINT_URL")
+    s3_prefix: str = Field(default="blobs/", alias="TMR_S3_PREFIX")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+
+    hf_endpoint: str = Field(default="https://huggingface.co", alias="HF_ENDPOINT")
+    github_api_url: str = Field(default="https://api.github.com", alias="GITHUB_API_URL")
+    hf_token: str | None = Field(default=None, alias="HUGGINGFACE_HUB_TOKEN")
+    github_token: str | None = Field(default=None, alias="GITHUB_TOKEN")
+    upstream_timeout_s: float = Field(default=20.0, alias="TMR_UPSTREAM_TIMEOUT_S")
+    upstream_retries: int = Field(default=3, alias="TMR_UPSTREAM_RETRIES")
+    upstream_backoff_s: float = Field(default=0.5, alias="TMR_UPSTREAM_BACKOFF_S")
+    eager_file_limit: int = Field(default=8 * 1024 * 1024, alias="TMR_EAGER_FILE_LIMIT")
+
+    auth_token: str | None = Field(default=None, alias="AUTH_TOKEN")
+    jwt_secret: str | None = Field(default=None, alias="TMR_JWT_SECRET")
+    token_ttl_s: int = Field(default=10 * 3600, alias="TMR_TOKEN_TTL_S")
+    token_max_uses: int = Field(default=1000, alias="TMR_TOKEN_MAX_USES")
+    admin_user: str = Field(default="ece30861defaultadminuser", alias="TMR_ADMIN_USER")
+    admin_password: str = Field(
+        default="correcthorsebatterystaple123(!__+@**(A'\"`;DROP TABLE packages;",
+        alias="TMR_ADMIN_PASSWORD",
+    )
+
+    log_level: int = Field(default=1, alias="LOG_LEVEL")
+    log_file: Path | None = Field(default=None, alias="LOG_FILE")
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"], alias="TMR_CORS_ORIGINS")
+    max_body_bytes: int = Field(default=1024 * 1024, alias="TMR_MAX_JSON_BODY")
+    page_size: int = Field(default=100, alias="TMR_PAGE_SIZE")
+    max_page_size: int = Field(default=1000, alias="TMR_MAX_PAGE_SIZE")
+    regex_timeout_s: float = Field(default=5.0, alias="TMR_REGEX_BUDGET_S")
+    public_url: str | None = Field(default=None, alias="TMR_PUBLIC_URL")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
+            names = {"silent": 0, "off": 0, "info": 1, "debug": 2, "warning": 1, "error": 1}
+            return names.get(value.strip().lower(), 1)
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """SQLite under the data directory unless TMR_DATABASE_URL names another database."""
+        if self.database_url:
+            url = self.database_url
+            # Heroku/RDS style URLs name the driver-less scheme; psycopg 3 is the one we ship.
+            for prefix in ("postgres://", "postgresql://"):
+                if url.startswith(prefix):
+                    return "postgresql+psycopg://" + url[len(prefix) :]
+            return url
+        return f"sqlite:///{(self.data_dir / 'tmr.sqlite3').resolve()}"
+
+    @cached_property
+    def resolved_blob_store(self) -> Literal["filesystem", "s3"]:
+        """S3 as soon as a bucket is configured, the local filesystem otherwise."""
+        if self.blob_store:
+            return self.blob_store
+        return "s3" if self.s3_bucket else "filesystem"
+
+    @cached_property
+    def passwords(self) -> tuple[str, ...]:
+        """The default admin password in both spellings the contract's texts use."""
+        spellings = [self.admin_password]
+        alt = self.admin_password.replace("DROP TABLE packages;", "DROP TABLE artifacts;")
+        if alt != self.admin_password:
+            spellings.append(alt)
+        return tuple(spellings)

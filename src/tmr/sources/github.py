@@ -1,0 +1,152 @@
+"""GitHub repositories through the REST API v3 at GITHUB_API_URL; code bundles via zipball."""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+from tmr.artifacts.filekinds import classify
+from tmr.errors import IntegrityError, NotFound
+from tmr.sources.digests import checked, git_digest
+from tmr.sources.http import UpstreamClient
+from tmr.sources.models import SourceRef, SourceSnapshot, UpstreamFile
+
+_RAW = {"Accept": "application/vnd.github.raw+json"}
+_JSON = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+MAX_CONTRIBUTORS = 100
+_REPO_FACTS = (
+    "full_name",
+    "description",
+    "default_branch",
+    "stargazers_count",
+    "forks_count",
+    "watchers_count",
+    "subscribers_count",
+    "open_issues_count",
+    "topics",
+    "archived",
+    "fork",
+    "created_at",
+    "updated_at",
+    "pushed_at",
+    "html_url",
+    "size",
+)
+
+
+class GitHubSource:
+    """Inspects GitHub repositories and mirrors their files from one zipball per download."""
+
+    def __init__(self, client: UpstreamClient) -> None:
+        self._client = client
+
+    def inspect(self, ref: SourceRef) -> SourceSnapshot:
+        repo = self._client.get_json(
+            f"/repos/{ref.repo_id}", headers=_JSON, missing=f"repository {ref.repo_id} not found"
+        )
+        snapshot = SourceSnapshot(ref=ref, facts={k: repo.get(k) for k in _REPO_FACTS if k in repo})
+        branch = ref.revision or str(repo.get("default_branch") or "main")
+        commits = self._client.get_json(
+            f"/repos/{ref.repo_id}/commits",
+            params={"sha": branch, "per_page": 1},
+            headers=_JSON,
+            missing=f"revision {branch} of {ref.repo_id} not found",
+        )
+        commit = str(commits[0]["sha"]) if isinstance(commits, list) and commits else branch
+        snapshot.facts.update({"repo_id": ref.repo_id, "ref": branch, "revision": commit})
+        snapshot.license = self._license(repo, snapshot)
+        snapshot.readme = self._readme(ref, commit, snapshot)
+        contributors = self._contributors(ref.repo_id)
+        snapshot.facts["contributors"] = contributors
+        if len(contributors) >= MAX_CONTRIBUTORS:
+            snapshot.notes.append(f"contributors counted from the top {MAX_CONTRIBUTORS} only")
+        snapshot.files = self._tree(ref, commit, snapshot)
+        return snapshot
+
+    def _license(self, repo: dict[str, Any], snapshot: SourceSnapshot) -> str | None:
+        info = repo.get("license")
+        if not isinstance(info, dict):
+            snapshot.notes.append("the repository declares no license")
+            return None
+        spdx = info.get("spdx_id")
+        if spdx and spdx != "NOASSERTION":
+            return str(spdx)
+        snapshot.notes.append("the repository's license is not a recognised SPDX license")
+        return str(info.get("name") or "NOASSERTION")
+
+    def _readme(self, ref: SourceRef, commit: str, snapshot: SourceSnapshot) -> str:
+        path = f"/repos/{ref.repo_id}/readme" + (f"/{quote(ref.subpath)}" if ref.subpath else "")
+        response = self._client.request("GET", path, params={"ref": commit}, headers=_RAW)
+        if response.status_code == 404:
+            snapshot.notes.append("the repository has no README")
+            return ""
+        self._client.raise_for_status(response, "README not found")
+        return response.text
+
+    def _contributors(self, repo_id: str) -> list[dict[str, Any]]:
+        response = self._client.request(
+            "GET", f"/repos/{repo_id}/contributors", params={"per_page": MAX_CONTRIBUTORS}, headers=_JSON
+        )
+        if response.status_code in (204, 404):
+            return []
+        self._client.raise_for_status(response, "contributors not found")
+        data = response.json() if response.content else []
+        return [
+            {
+                "login": str(c.get("login") or c.get("name") or "anonymous"),
+                "contributions": int(c.get("contributions") or 0),
+            }
+            for c in data
+            if isinstance(c, dict)
+        ]
+
+    def _tree(self, ref: SourceRef, commit: str, snapshot: SourceSnapshot) -> list[UpstreamFile]:
+        tree = self._client.get_json(
+            f"/repos/{ref.repo_id}/git/trees/{quote(commit, safe='')}",
+            params={"recursive": "1"},
+            headers=_JSON,
+            missing=f"file tree of {ref.repo_id} not found",
+        )
+        if tree.get("truncated"):
+            snapshot.notes.append("GitHub truncated the file tree: the manifest is partial")
+        prefix = f"{ref.subpath.strip('/')}/" if ref.subpath else ""
+        zip_url = self._client.url(f"/repos/{ref.repo_id}/zipball/{quote(commit, safe='')}")
+        return [
+            UpstreamFile(
+                path=item["path"],
+                size=int(item.get("size") or 0),
+                kind=classify(item["path"]),
+                download_url=zip_url,
+                upstream_digest=git_digest(str(item["sha"])),
+            )
+            for item in tree.get("tree") or []
+            if item.get("type") == "blob" and (not prefix or str(item.get("path", "")).startswith(prefix))
+        ]
+
+    def open_many(self, files: Iterable[UpstreamFile]) -> Iterator[tuple[UpstreamFile, Iterator[bytes]]]:
+        """Each wanted file's checked bytes, from one zipball spooled to a temporary file."""
+        wanted = list(files)
+        if not wanted:
+            return
+        with tempfile.TemporaryFile() as spool:
+            with self._client.stream(wanted[0].download_url) as response:
+                for chunk in response.iter_bytes(1024 * 1024):
+                    spool.write(chunk)
+            spool.seek(0)
+            try:
+                archive = zipfile.ZipFile(spool)
+            except zipfile.BadZipFile as exc:
+                raise IntegrityError("GitHub sent a zipball that is not a zip") from exc
+            with archive:
+                # GitHub puts everything under one `<owner>-<repo>-<sha>/` folder.
+                members = {name.split("/", 1)[1]: name for name in archive.namelist() if "/" in name}
+                for file in wanted:
+                    member = members.get(file.path)
+                    if member is None:
+                        raise NotFound(f"{file.path} is missing from the GitHub zipball")
+                    with archive.open(member) as handle:
+                        chunks = iter(lambda h=handle: h.read(1024 * 1024), b"")  # type: ignore[misc]
+                        yield file, checked(chunks, file.upstream_digest, file.size, file.path)

@@ -1,0 +1,138 @@
+"""One HTTP client for every upstream: timeouts, bounded retries with backoff on 429/5xx and
+network errors (honouring Retry-After), and upstream failures turned into domain errors."""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from tmr.errors import NotFound, UpstreamUnavailable
+
+log = logging.getLogger("tmr.sources")
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_RETRY_AFTER_S = 10.0
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    when = email.utils.parsedate_to_datetime(value)
+    return max(0.0, when.timestamp() - time.time()) if when else None
+
+
+class UpstreamClient:
+    """A shared, thread-safe httpx client for one upstream (base URL + token)."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout_s: float = 20.0,
+        retries: int = 3,
+        backoff_s: float = 0.5,
+        extra_headers: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        headers = {"User-Agent": "tmr-registry/0.1", **(extra_headers or {})}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._retries = retries
+        self._backoff = backoff_s
+        self._client = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            follow_redirects=True,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            transport=transport,
+        )
+        self.calls = 0
+        self.failures = 0
+        self.last_success_at: float | None = None
+        self.last_failure: tuple[float, str] | None = None
+
+    def close(self) -> None:
+        self._client.close()
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+
+    def _sleep_before_retry(self, attempt: int, response: httpx.Response | None) -> None:
+        delay = self._backoff * (2**attempt) * (0.5 + random.random() / 2)
+        if response is not None:
+            hinted = _retry_after(response)
+            if hinted is not None:
+                delay = min(hinted, MAX_RETRY_AFTER_S)
+        time.sleep(delay)
+
+    def _send(self, method: str, path: str, *, stream: bool, **kwargs: Any) -> httpx.Response:
+        url = self.url(path)
+        last_error = "no attempt made"
+        for attempt in range(self._retries + 1):
+            self.calls += 1
+            response: httpx.Response | None = None
+            try:
+                request = self._client.build_request(method, url, **kwargs)
+                response = self._client.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    self.last_success_at = time.time()
+                    return response
+                last_error = f"HTTP {response.status_code}"
+                response.close()
+            if attempt < self._retries:
+                log.info("retrying %s %s after %s", method, url, last_error)
+                self._sleep_before_retry(attempt, response)
+        self.failures += 1
+        self.last_failure = (time.time(), f"{url}: {last_error}")
+        raise UpstreamUnavailable(f"{self.name} did not answer {url}: {last_error}", upstream=self.name)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A buffered response, any non-retryable status (callers decide what a 404 means)."""
+        response = self._send(method, path, stream=False, **kwargs)
+        return response
+
+    def get_json(self, path: str, *, missing: str = "not found", **kwargs: Any) -> Any:
+        response = self.request("GET", path, **kwargs)
+        self.raise_for_status(response, missing)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise UpstreamUnavailable(f"{self.name} sent invalid JSON for {path}") from exc
+
+    def raise_for_status(self, response: httpx.Response, missing: str) -> None:
+        if response.status_code == 404:
+            raise NotFound(f"{self.name}: {missing}")
+        if response.status_code in (401, 403):
+            raise UpstreamUnavailable(
+                f"{self.name} refused access ({response.status_code}): {missing}", upstream=self.name
+            )
+        if response.status_code >= 400:
+            raise UpstreamUnavailable(f"{self.name} answered HTTP {response.status_code}", upstream=self.name)
+
+    @contextlib.contextmanager
+    def stream(self, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """A streamed GET (retried while nothing has been read yet); raise on error statuses."""
+        response = self._send("GET", path, stream=True, **kwargs)
+        try:
+            if response.status_code >= 400:
+                response.read()
+                self.raise_for_status(response, f"{path} not found")
+            yield response
+        finally:
+            response.close()

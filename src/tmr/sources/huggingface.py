@@ -1,0 +1,152 @@
+"""Hugging Face Hub models and datasets, through the Hub's REST API at HF_ENDPOINT."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote
+
+from tmr.artifacts.filekinds import classify
+from tmr.artifacts.models import FileKind
+from tmr.errors import UpstreamUnavailable
+from tmr.sources.cards import card_license, split_card
+from tmr.sources.digests import checked, git_digest, sha256_digest
+from tmr.sources.http import UpstreamClient
+from tmr.sources.models import SourceKind, SourceRef, SourceSnapshot, UpstreamFile
+
+# Files fetched at registration whatever their size limit says: they are the evidence.
+_EVIDENCE_FILES = ("README.md", "config.json", "adapter_config.json", "model_index.json")
+_EAGER_KINDS = {FileKind.CONFIG, FileKind.TOKENIZER, FileKind.DOCS, FileKind.CODE, FileKind.OTHER}
+_FACT_KEYS = (
+    "author",
+    "sha",
+    "downloads",
+    "likes",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "gated",
+    "private",
+    "disabled",
+    "lastModified",
+    "createdAt",
+    "usedStorage",
+    "description",
+    "citation",
+)
+
+
+class HuggingFaceSource:
+    """Inspects Hub repositories and streams their files for mirroring."""
+
+    def __init__(self, client: UpstreamClient, *, eager_limit: int, workers: int = 8) -> None:
+        self._client = client
+        self._eager_limit = eager_limit
+        self._workers = workers
+
+    def _api_path(self, ref: SourceRef) -> str:
+        section = "datasets" if ref.kind is SourceKind.HF_DATASET else "models"
+        path = f"/api/{section}/{ref.repo_id}"
+        if ref.revision:
+            path += f"/revision/{quote(ref.revision, safe='')}"
+        return path
+
+    def resolve_url(self, ref: SourceRef, revision: str, path: str) -> str:
+        prefix = "/datasets" if ref.kind is SourceKind.HF_DATASET else ""
+        return self._client.url(f"{prefix}/{ref.repo_id}/resolve/{quote(revision, safe='')}/{quote(path)}")
+
+    def inspect(self, ref: SourceRef) -> SourceSnapshot:
+        what = "dataset" if ref.kind is SourceKind.HF_DATASET else "model"
+        info = self._client.get_json(
+            self._api_path(ref), params={"blobs": "true"}, missing=f"{what} {ref.repo_id} not found"
+        )
+        if not isinstance(info, dict):
+            raise UpstreamUnavailable("Hugging Face sent an unexpected repository description")
+        revision = str(info.get("sha") or ref.revision or "main")
+        files = self._files(ref, info, revision)
+        self._fetch_small(files)
+        snapshot = SourceSnapshot(ref=ref, facts={k: info[k] for k in _FACT_KEYS if k in info})
+        snapshot.facts["repo_id"] = ref.repo_id
+        snapshot.facts["revision"] = revision
+        snapshot.files = files
+        self._read_evidence(snapshot, info)
+        return snapshot
+
+    def _files(self, ref: SourceRef, info: dict[str, Any], revision: str) -> list[UpstreamFile]:
+        files: list[UpstreamFile] = []
+        prefix = f"{ref.subpath.strip('/')}/" if ref.subpath else ""
+        for sibling in info.get("siblings") or []:
+            path = sibling.get("rfilename")
+            if not isinstance(path, str) or (prefix and not path.startswith(prefix)):
+                continue
+            lfs = sibling.get("lfs") or {}
+            if lfs.get("sha256"):
+                digest: str | None = sha256_digest(str(lfs["sha256"]))
+                size = int(lfs.get("size") or sibling.get("size") or 0)
+            else:
+                digest = git_digest(str(sibling["blobId"])) if sibling.get("blobId") else None
+                size = int(sibling.get("size") or 0)
+            files.append(
+                UpstreamFile(
+                    path=path,
+                    size=size,
+                    kind=classify(path),
+                    download_url=self.resolve_url(ref, revision, path),
+                    upstream_digest=digest,
+                )
+            )
+        return files
+
+    def _fetch_small(self, files: list[UpstreamFile]) -> None:
+        wanted = [
+            f
+            for f in files
+            if f.path in _EVIDENCE_FILES or (f.kind in _EAGER_KINDS and f.size <= self._eager_limit)
+        ]
+        if not wanted:
+            return
+        with ThreadPoolExecutor(max_workers=min(self._workers, len(wanted))) as pool:
+            for file, content in zip(wanted, pool.map(self._download, wanted), strict=True):
+                file.content = content
+
+    def _download(self, file: UpstreamFile) -> bytes:
+        return b"".join(self.open(file))
+
+    def open(self, file: UpstreamFile) -> Iterator[bytes]:
+        """The file's bytes, checked against the upstream's size and digest as they stream."""
+        with self._client.stream(file.download_url) as response:
+            yield from checked(response.iter_bytes(1024 * 1024), file.upstream_digest, file.size, file.path)
+
+    def _read_evidence(self, snapshot: SourceSnapshot, info: dict[str, Any]) -> None:
+        by_path = {f.path: f for f in snapshot.files}
+        readme = by_path.get("README.md")
+        if readme is not None and readme.content is not None:
+            text = readme.content.decode("utf-8", errors="replace")
+            card, _body, error = split_card(text)
+            snapshot.readme = text
+            snapshot.card = card
+            if error:
+                snapshot.notes.append(error)
+                snapshot.facts["card_error"] = error
+        else:
+            snapshot.notes.append("the repository has no model card (README.md)")
+            if isinstance(info.get("cardData"), dict):
+                snapshot.card = dict(info["cardData"])
+        tags = [t for t in info.get("tags") or [] if isinstance(t, str)]
+        snapshot.license = card_license(snapshot.card, tags)
+        for name, key in (("config.json", "config"), ("adapter_config.json", "adapter_config")):
+            entry = by_path.get(name)
+            if entry is None or entry.content is None:
+                continue
+            try:
+                parsed = json.loads(entry.content)
+            except ValueError:
+                snapshot.notes.append(f"{name} is not valid JSON")
+                snapshot.facts[f"{key}_error"] = f"{name} is not valid JSON"
+                continue
+            if isinstance(parsed, dict):
+                snapshot.facts[key] = parsed
+        if "config.json" not in by_path and snapshot.ref.kind is SourceKind.HF_MODEL:
+            snapshot.notes.append("the repository has no config.json")

@@ -1,0 +1,62 @@
+"""What a source learns about an upstream: a reference parsed from the URL and a snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from tmr.artifacts.models import FileKind
+
+
+class SourceKind(StrEnum):
+    HF_MODEL = "huggingface_model"
+    HF_DATASET = "huggingface_dataset"
+    GITHUB = "github"
+    URL = "url"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """A parsed source URL. `repo_id` is `owner/name` (or a legacy single-segment Hub id)."""
+
+    kind: SourceKind
+    url: str
+    repo_id: str = ""
+    revision: str | None = None
+    subpath: str = ""
+    host: str = ""
+
+    @property
+    def default_name(self) -> str:
+        """The artifact name to use when the client sends none: the repository's own name."""
+        if self.repo_id:
+            return self.repo_id.rsplit("/", 1)[-1]
+        tail = self.url.rstrip("/").rsplit("/", 1)[-1]
+        return tail or self.host or "artifact"
+
+
+@dataclass(slots=True)
+class UpstreamFile:
+    """A file as the upstream lists it. `content` is filled for small files fetched at once."""
+
+    path: str
+    size: int
+    kind: FileKind
+    download_url: str
+    upstream_digest: str | None = None
+    content: bytes | None = None
+
+
+@dataclass(slots=True)
+class SourceSnapshot:
+    """Everything a source learned: the raw evidence later stages (rating, lineage) read."""
+
+    ref: SourceRef
+    readme: str = ""
+    card: dict[str, Any] = field(default_factory=dict)
+    license: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    files: list[UpstreamFile] = field(default_factory=list)
+    version: str | None = None
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,110 @@
+"""The blob store interface: content-addressed bytes, stored once whoever shares them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from tmr.errors import IntegrityError, InvalidInput
+
+CHUNK_SIZE = 1024 * 1024
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def is_digest(value: str) -> bool:
+    return _SHA256.fullmatch(value) is not None
+
+
+def check_digest(sha256: str) -> str:
+    """The digest when it is 64 lowercase hex characters; InvalidInput otherwise. Digests become
+    paths and keys, so this check is also what keeps `../` out of them."""
+    if not isinstance(sha256, str) or _SHA256.fullmatch(sha256) is None:
+        raise InvalidInput("not a sha256 digest (64 lowercase hex characters)", sha256=repr(sha256)[:80])
+    return sha256
+
+
+def check_range(start: int, end: int | None) -> None:
+    if start < 0:
+        raise InvalidInput("range start must be >= 0", start=start)
+    if end is not None and end < start:
+        raise InvalidInput("range end must be >= start", start=start, end=end)
+
+
+def check_expected(expected_sha256: str | None, digest: str, size: int) -> None:
+    """Refuse bytes whose digest is not the one the caller vouched for."""
+    if expected_sha256 is not None and digest != expected_sha256:
+        raise IntegrityError(
+            "blob bytes do not match their expected digest",
+            expected=expected_sha256,
+            actual=digest,
+            size=size,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlob:
+    """What a write produced: the sha256 (hex, lowercase) that names the blob and its size in bytes."""
+
+    sha256: str
+    size: int
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Content-addressed storage. Keys are sha256 hex digests of the bytes; writes are idempotent.
+
+    A write never leaves a partial blob visible under its digest: bytes go to a temporary
+    place first and are moved (or committed) only once their digest is known and checked.
+    """
+
+    name: str
+
+    def put_stream(self, chunks: Iterable[bytes], expected_sha256: str | None = None) -> StoredBlob:
+        """Store the bytes of `chunks`; raise tmr.errors.IntegrityError if they do not hash to
+        `expected_sha256` (when given), leaving nothing stored."""
+        ...
+
+    def put_bytes(self, data: bytes) -> StoredBlob:
+        """Store a small in-memory payload."""
+        ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def size(self, sha256: str) -> int:
+        """Size in bytes; raise tmr.errors.NotFound when absent."""
+        ...
+
+    def open(self, sha256: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Yield the bytes [start, end) in chunks of at most CHUNK_SIZE; NotFound when absent."""
+        ...
+
+    def read(self, sha256: str) -> bytes:
+        """Whole blob in memory: for small blobs (cards, configs) only."""
+        ...
+
+    def delete(self, sha256: str) -> None:
+        """Remove a blob; absent is not an error."""
+        ...
+
+    def iter_digests(self) -> Iterator[str]:
+        """Every stored digest (for orphan collection)."""
+        ...
+
+    def presigned_url(self, sha256: str, expires_s: int = 300) -> str | None:
+        """A short-lived direct URL when the backend can give one, else None."""
+        ...
+
+    def check(self) -> None:
+        """Raise tmr.errors.StorageUnavailable when the store cannot be used (health checks)."""
+        ...
+
+
+def copy_to(src: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """Adapt a binary file object to the chunk iterator the stores take."""
+    while True:
+        block = src.read(chunk_size)
+        if not block:
+            return
+        yield block

@@ -1,0 +1,179 @@
+"""One contract suite for the metadata store, run against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tmr.accounts.models import IssuedToken, User
+from tmr.artifacts.models import Artifact, ArtifactSummary, ArtifactType, AuditEntry, FileEntry, FileKind
+from tmr.errors import Conflict, NotFound
+from tmr.storage.metadata import SqlMetadataStore
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def make(artifact_id: str, name: str = "m", type_: ArtifactType = ArtifactType.MODEL, url: str | None = None) -> Artifact:
+    return Artifact(
+        id=artifact_id,
+        type=type_,
+        name=name,
+        url=url or f"https://huggingface.co/o/{artifact_id}",
+        source="huggingface_model",
+        readme=f"# {name}\nreadme of {artifact_id}",
+        card={"license": "mit"},
+        license="mit",
+        upstream={"downloads": 3},
+        files=[
+            FileEntry("config.json", 10, FileKind.CONFIG, sha256="a" * 64),
+            FileEntry("model.safetensors", 1000, FileKind.WEIGHTS, upstream_url="http://x/y", upstream_digest="sha256:" + "b" * 64),
+        ],
+        created_at=NOW,
+        updated_at=NOW,
+        created_by="admin",
+        updated_by="admin",
+    )
+
+
+def test_create_and_get_round_trip(metadata_store: SqlMetadataStore) -> None:
+    metadata_store.create(make("1"))
+    got = metadata_store.get("1")
+    assert got is not None
+    assert (got.name, got.type, got.license, got.card, got.upstream) == ("m", ArtifactType.MODEL, "mit", {"license": "mit"}, {"downloads": 3})
+    assert got.created_at == NOW and got.created_at.tzinfo is not None
+    assert [(f.path, f.size, f.kind, f.sha256) for f in got.files] == [
+        ("config.json", 10, FileKind.CONFIG, "a" * 64),
+        ("model.safetensors", 1000, FileKind.WEIGHTS, None),
+    ]
+    assert got.size_bytes == 1010
+    assert metadata_store.get("nope") is None
+
+
+def test_duplicate_id_and_url_conflict_and_leave_nothing_half_written(metadata_store: SqlMetadataStore) -> None:
+    metadata_store.create(make("1"))
+    with pytest.raises(Conflict):
+        metadata_store.create(make("1", name="other", url="https://huggingface.co/o/other"))
+    with pytest.raises(Conflict):
+        metadata_store.create(make("2", url="https://huggingface.co/o/1"))
+    assert metadata_store.get("2") is None
+    assert metadata_store.count()[ArtifactType.MODEL] == 1
+
+
+def test_same_url_may_exist_once_per_type(metadata_store: SqlMetadataStore) -> None:
+    metadata_store.create(make("1", url="https://github.com/a/b"))
+    metadata_store.create(make("2", type_=ArtifactType.CODE, url="https://github.com/a/b"))
+    assert metadata_store.find_by_url(ArtifactType.CODE, "https://github.com/a/b") == ArtifactSummary("2", "m", ArtifactType.CODE)
+
+
+def test_replace_swaps_content_and_files(metadata_store: SqlMetadataStore) -> None:
+    metadata_store.create(make("1"))
+    new = make("1")
+    new.readme = "changed"
+    new.files = [FileEntry("README.md", 7, FileKind.DOCS, sha256="c" * 64)]
+    metadata_store.replace(new)
+    got = metadata_store.get("1")
+    assert got is not None and got.readme == "changed" and [f.path for f in got.files] == ["README.md"]
+    with pytest.raises(NotFound):
+        metadata_store.replace(make("missing"))
+
+
+def test_delete_and_reset(metadata_store: SqlMetadataStore) -> None:
+    for i in range(3):
+        metadata_store.create(make(str(i)))
+    assert metadata_store.delete("1") is True
+    assert metadata_store.delete("1") is False
+    assert metadata_store.get("1") is None
+    metadata_store.reset()
+    assert metadata_store.count() == {t: 0 for t in ArtifactType}
+    assert list(metadata_store.referenced_digests()) == []
+
+
+def test_keyset_pages_cover_everything_once(metadata_store: SqlMetadataStore) -> None:
+    for i in range(25):
+        metadata_store.create(make(f"a{i}", name=f"n{i % 3}", type_=list(ArtifactType)[i % 3]))
+    seen: list[str] = []
+    cursor = None
+    while True:
+        items, cursor = metadata_store.page([(None, None)], cursor, 10)
+        seen += [i.id for i in items]
+        if cursor is None:
+            break
+    assert seen == [f"a{i}" for i in range(25)]
+    models, _ = metadata_store.page([(None, {ArtifactType.MODEL})], None, 100)
+    assert {m.type for m in models} == {ArtifactType.MODEL} and len(models) == 9
+    named, _ = metadata_store.page([("n1", None), ("n2", {ArtifactType.CODE})], None, 100)
+    assert {(i.name, i.type) for i in named} == {("n1", ArtifactType.DATASET), ("n2", ArtifactType.CODE)}
+
+
+def test_by_name_and_text_scan(metadata_store: SqlMetadataStore) -> None:
+    metadata_store.create(make("1", name="same"))
+    metadata_store.create(make("2", name="same", url="https://x/2"))
+    metadata_store.create(make("3", name="other", url="https://x/3"))
+    assert [i.id for i in metadata_store.by_name("same")] == ["1", "2"]
+    assert metadata_store.by_name("SAME") == []
+    scanned = list(metadata_store.scan_text(batch_size=2))
+    assert [(s.id, "readme of" in text) for s, text in scanned] == [("1", True), ("2", True), ("3", True)]
+
+
+def test_file_digest_recording(metadata_store: SqlMetadataStore) -> None:
+    metadata_store.create(make("1"))
+    metadata_store.record_file_digest("1", "model.safetensors", "d" * 64)
+    got = metadata_store.get("1")
+    assert got is not None and {f.sha256 for f in got.files} == {"a" * 64, "d" * 64}
+    assert set(metadata_store.referenced_digests()) == {"a" * 64, "d" * 64}
+    with pytest.raises(NotFound):
+        metadata_store.record_file_digest("nope", "x", "d" * 64)
+
+
+def test_audit_trail_in_order(metadata_store: SqlMetadataStore) -> None:
+    summary = ArtifactSummary("1", "m", ArtifactType.MODEL)
+    for action in ("CREATE", "DOWNLOAD", "RATE"):
+        metadata_store.add_audit(AuditEntry("u", False, NOW, summary, action))
+    assert [e.action for e in metadata_store.audit_for("1")] == ["CREATE", "DOWNLOAD", "RATE"]
+    assert metadata_store.audit_for("2") == []
+
+
+def test_users_and_token_budget(metadata_store: SqlMetadataStore) -> None:
+    metadata_store.put_user(User("alice", False, "hash"))
+    metadata_store.put_user(User("alice", True, "hash2"))
+    assert metadata_store.get_user("alice") == User("alice", True, "hash2")
+    now = datetime.now(UTC)
+    metadata_store.add_token(IssuedToken("t1", "alice", now, now + timedelta(hours=1), max_uses=3))
+    assert [metadata_store.spend_token("t1", now) for _ in range(4)] == [True, True, True, False]
+    metadata_store.add_token(IssuedToken("t2", "alice", now, now + timedelta(seconds=1), max_uses=3))
+    assert metadata_store.spend_token("t2", now + timedelta(seconds=2)) is False
+    assert metadata_store.spend_token("unknown", now) is False
+    metadata_store.delete_users_except(["bob"])
+    assert metadata_store.get_user("alice") is None
+
+
+def test_token_uses_are_counted_exactly_under_concurrency(metadata_store: SqlMetadataStore) -> None:
+    metadata_store.put_user(User("alice", False, "hash"))
+    now = datetime.now(UTC)
+    metadata_store.add_token(IssuedToken("t", "alice", now, now + timedelta(hours=1), max_uses=50))
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def spend() -> None:
+        for _ in range(20):
+            ok = metadata_store.spend_token("t", datetime.now(UTC))
+            with lock:
+                results.append(ok)
+
+    threads = [threading.Thread(target=spend) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) == 50
+
+
+def test_state_first_writer_wins(metadata_store: SqlMetadataStore) -> None:
+    assert metadata_store.state("k", "one") == "one"
+    assert metadata_store.state("k", "two") == "one"
+
+
+def test_ping(metadata_store: SqlMetadataStore) -> None:
+    metadata_store.ping()
