@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     )
     app.state.registry = registry
     install_error_handlers(app)
-    for module in (system, artifacts, search, downloads):
+    # search before artifacts: `/artifact/byRegEx` must not be read as `/artifact/{artifact_type}`.
+    for module in (system, search, artifacts, downloads):
         app.include_router(module.router)
     # Outermost last: the prefix is stripped first, then CORS, the body cap and the request log.
     app.add_middleware(RequestLog, metrics=registry.metrics)

@@ -64,7 +64,9 @@ HF = "https://huggingface.co"
 GH = "https://github.com"
 
 
-def register(client: TestClient, auth: dict[str, str], type_: str, url: str, name: str | None = None) -> dict[str, Any]:
+def register(
+    client: TestClient, auth: dict[str, str], type_: str, url: str, name: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"url": url}
     if name is not None:
         body["name"] = name

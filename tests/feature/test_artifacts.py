@@ -50,7 +50,8 @@ def test_hf_evidence_is_recorded(client: TestClient, auth: dict[str, str], regis
     assert artifact.license == "apache-2.0"
     assert artifact.card.get("license") == "apache-2.0"
     assert "bert" in artifact.readme.lower()
-    assert artifact.upstream["downloads"] > 0 and artifact.upstream["likes"] > 0
+    assert artifact.upstream["downloads"] > 0
+    assert artifact.upstream["likes"] > 0
     assert artifact.upstream["config"]["model_type"] == "bert"
     by_path = {f.path: f for f in artifact.files}
     assert {"config.json", "README.md", "model.safetensors"} <= set(by_path)
@@ -68,25 +69,42 @@ def test_github_evidence_is_recorded(client: TestClient, auth: dict[str, str], r
     assert artifact.upstream["stargazers_count"] > 0
     assert artifact.upstream["default_branch"]
     assert len(artifact.upstream["contributors"]) > 1
-    assert artifact.files and all(f.upstream_digest.startswith("git:") for f in artifact.files)
+    assert artifact.files
+    assert all(f.upstream_digest.startswith("git:") for f in artifact.files)
 
 
-def test_poor_evidence_is_noted_not_refused(client: TestClient, auth: dict[str, str], registry: Registry) -> None:
-    for repo, note in [("bare/no-card", "no model card"), ("bare/broken-yaml", "YAML"), ("bare/no-config", "config.json")]:
-        artifact = registry.artifacts.get_any(register(client, auth, "model", f"{HF}/{repo}")["metadata"]["id"])
+def test_poor_evidence_is_noted_not_refused(
+    client: TestClient, auth: dict[str, str], registry: Registry
+) -> None:
+    for repo, note in [
+        ("bare/no-card", "no model card"),
+        ("bare/broken-yaml", "YAML"),
+        ("bare/no-config", "config.json"),
+    ]:
+        artifact = registry.artifacts.get_any(
+            register(client, auth, "model", f"{HF}/{repo}")["metadata"]["id"]
+        )
         assert any(note in n for n in artifact.notes), (repo, artifact.notes)
 
 
-def test_other_urls_are_registered_without_being_fetched(client: TestClient, auth: dict[str, str], registry: Registry) -> None:
+def test_other_urls_are_registered_without_being_fetched(
+    client: TestClient, auth: dict[str, str], registry: Registry
+) -> None:
     url = "https://www.kaggle.com/datasets/someone/cool-data"
     body = register(client, auth, "dataset", url)
     assert body["metadata"]["name"] == "cool-data"
     artifact = registry.artifacts.get_any(body["metadata"]["id"])
-    assert artifact.files == [] and "not an upstream tmr inspects" in artifact.notes[0]
+    assert artifact.files == []
+    assert "not an upstream tmr inspects" in artifact.notes[0]
 
 
-def test_ids_are_unique_across_many_quick_creates(client: TestClient, auth: dict[str, str], emulator: EmulatorServer) -> None:
-    ids = {register(client, auth, "dataset", f"https://example.com/data/{i}")["metadata"]["id"] for i in range(30)}
+def test_ids_are_unique_across_many_quick_creates(
+    client: TestClient, auth: dict[str, str], emulator: EmulatorServer
+) -> None:
+    ids = {
+        register(client, auth, "dataset", f"https://example.com/data/{i}")["metadata"]["id"]
+        for i in range(30)
+    }
     assert len(ids) == 30
 
 
@@ -97,13 +115,19 @@ def test_same_url_twice_is_a_conflict(client: TestClient, auth: dict[str, str]) 
     assert client.post("/artifacts", json=[{"name": "requests"}], headers=auth).json().__len__() == 1
 
 
-def test_two_clients_creating_the_same_url_at_once_make_one_artifact(client: TestClient, auth: dict[str, str]) -> None:
+def test_two_clients_creating_the_same_url_at_once_make_one_artifact(
+    client: TestClient, auth: dict[str, str]
+) -> None:
     statuses: list[int] = []
     barrier = threading.Barrier(4)
 
     def create() -> None:
         barrier.wait()
-        statuses.append(client.post("/artifact/model", json={"url": f"{HF}/microsoft/DialoGPT-small"}, headers=auth).status_code)
+        statuses.append(
+            client.post(
+                "/artifact/model", json={"url": f"{HF}/microsoft/DialoGPT-small"}, headers=auth
+            ).status_code
+        )
 
     threads = [threading.Thread(target=create) for _ in range(4)]
     for t in threads:
@@ -132,7 +156,9 @@ def test_two_clients_creating_the_same_url_at_once_make_one_artifact(client: Tes
         ("/artifact/dataset", {"url": f"{HF}/datasets/nobody/nothing"}, 404),
     ],
 )
-def test_bad_registrations(client: TestClient, auth: dict[str, str], path: str, body: Any, status: int) -> None:
+def test_bad_registrations(
+    client: TestClient, auth: dict[str, str], path: str, body: Any, status: int
+) -> None:
     response = client.post(path, json=body, headers=auth)
     assert response.status_code == status, response.text
     assert response.json()["detail"]
@@ -140,7 +166,11 @@ def test_bad_registrations(client: TestClient, auth: dict[str, str], path: str, 
 
 
 def test_extra_fields_are_ignored(client: TestClient, auth: dict[str, str]) -> None:
-    response = client.post("/artifact/code", json={"url": f"{GH}/psf/requests", "colour": "blue", "download_url": "x"}, headers=auth)
+    response = client.post(
+        "/artifact/code",
+        json={"url": f"{GH}/psf/requests", "colour": "blue", "download_url": "x"},
+        headers=auth,
+    )
     assert response.status_code == 201
     assert "colour" not in response.text
 
@@ -197,10 +227,15 @@ def test_read_wrong_type_unknown_and_malformed_ids(client: TestClient, auth: dic
     assert client.get(f"/artifacts/gadget/{artifact_id}", headers=auth).status_code == 400
 
 
-def test_update_replaces_content_and_checks_name_and_id(client: TestClient, auth: dict[str, str], registry: Registry) -> None:
+def test_update_replaces_content_and_checks_name_and_id(
+    client: TestClient, auth: dict[str, str], registry: Registry
+) -> None:
     created = register(client, auth, "model", f"{HF}/nomic/tiny-mit-model", name="tiny")
     artifact_id = created["metadata"]["id"]
-    body = {"metadata": {"name": "tiny", "id": artifact_id, "type": "model"}, "data": {"url": f"{HF}/someone/gpl-model"}}
+    body = {
+        "metadata": {"name": "tiny", "id": artifact_id, "type": "model"},
+        "data": {"url": f"{HF}/someone/gpl-model"},
+    }
     assert client.put(f"/artifacts/model/{artifact_id}", json=body, headers=auth).status_code == 200
     got = client.get(f"/artifacts/model/{artifact_id}", headers=auth).json()
     assert got["data"]["url"] == f"{HF}/someone/gpl-model"
@@ -209,8 +244,16 @@ def test_update_replaces_content_and_checks_name_and_id(client: TestClient, auth
     assert client.put(f"/artifacts/model/{artifact_id}", json=wrong_name, headers=auth).status_code == 400
     wrong_id = {**body, "metadata": {**body["metadata"], "id": "123"}}
     assert client.put(f"/artifacts/model/{artifact_id}", json=wrong_id, headers=auth).status_code == 400
-    assert client.put("/artifacts/model/123", json={**body, "metadata": {**body["metadata"], "id": "123"}}, headers=auth).status_code == 404
-    assert client.put(f"/artifacts/model/{artifact_id}", json={"data": {"url": "x"}}, headers=auth).status_code == 400
+    assert (
+        client.put(
+            "/artifacts/model/123", json={**body, "metadata": {**body["metadata"], "id": "123"}}, headers=auth
+        ).status_code
+        == 404
+    )
+    assert (
+        client.put(f"/artifacts/model/{artifact_id}", json={"data": {"url": "x"}}, headers=auth).status_code
+        == 400
+    )
     actions = [e["action"] for e in client.get(f"/artifact/model/{artifact_id}/audit", headers=auth).json()]
     assert actions == ["CREATE", "UPDATE"]
 
@@ -247,7 +290,9 @@ def _zip(response: httpx.Response) -> zipfile.ZipFile:
     return zipfile.ZipFile(io.BytesIO(response.content))
 
 
-def test_download_mirrors_and_checks_every_file(client: TestClient, auth: dict[str, str], emulator: EmulatorServer) -> None:
+def test_download_mirrors_and_checks_every_file(
+    client: TestClient, auth: dict[str, str], emulator: EmulatorServer
+) -> None:
     artifact_id = register(client, auth, "model", BERT)["metadata"]["id"]
     archive = _zip(client.get(f"/download/{artifact_id}", headers=auth))
     names = set(archive.namelist())
@@ -263,7 +308,9 @@ def test_download_mirrors_and_checks_every_file(client: TestClient, auth: dict[s
 def test_download_parts(client: TestClient, auth: dict[str, str]) -> None:
     artifact_id = register(client, auth, "model", BERT)["metadata"]["id"]
     names = _zip(client.get(f"/download/{artifact_id}?parts=config,tokenizer", headers=auth)).namelist()
-    assert "config.json" in names and "tokenizer.json" in names and "model.safetensors" not in names
+    assert "config.json" in names
+    assert "tokenizer.json" in names
+    assert "model.safetensors" not in names
     assert client.get(f"/download/{artifact_id}?parts=spaceship", headers=auth).status_code == 400
 
 

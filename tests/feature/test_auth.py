@@ -13,7 +13,11 @@ PROTECTED = [
     ("POST", "/artifacts", [{"name": "*"}]),
     ("DELETE", "/reset", None),
     ("GET", "/artifacts/model/123", None),
-    ("PUT", "/artifacts/model/123", {"metadata": {"name": "a", "id": "123", "type": "model"}, "data": {"url": "https://x/y"}}),
+    (
+        "PUT",
+        "/artifacts/model/123",
+        {"metadata": {"name": "a", "id": "123", "type": "model"}, "data": {"url": "https://x/y"}},
+    ),
     ("DELETE", "/artifacts/model/123", None),
     ("POST", "/artifact/model", {"url": "https://huggingface.co/a/b"}),
     ("GET", "/artifact/byName/x", None),
@@ -28,7 +32,9 @@ def test_authenticate_returns_a_bearer_token_for_both_spellings(client: TestClie
     response = client.put("/authenticate", json=auth_request(password))
     assert response.status_code == 200
     token = response.json()
-    assert isinstance(token, str) and token.startswith("bearer ") and token.count(".") == 2
+    assert isinstance(token, str)
+    assert token.startswith("bearer ")
+    assert token.count(".") == 2
 
 
 @pytest.mark.parametrize(
@@ -63,7 +69,9 @@ def test_malformed_authentication_requests_are_400(client: TestClient, body: obj
 
 
 def test_non_json_body_is_400(client: TestClient) -> None:
-    response = client.put("/authenticate", content=b"user=admin", headers={"Content-Type": "application/json"})
+    response = client.put(
+        "/authenticate", content=b"user=admin", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
 
 
@@ -83,18 +91,26 @@ def test_token_works_with_and_without_the_bearer_prefix(client: TestClient, auth
         assert response.status_code == 200, value
 
 
-def test_a_token_signed_with_another_key_is_refused(client: TestClient, make_registry: Callable[..., Registry]) -> None:
+def test_a_token_signed_with_another_key_is_refused(
+    client: TestClient, make_registry: Callable[..., Registry]
+) -> None:
     other = make_registry(jwt_secret="another-secret-another-secret-another-secret")
     with TestClient(create_app(registry=other)) as other_client:
         foreign = other_client.put("/authenticate", json=auth_request()).json()
-    assert client.post("/artifacts", json=[{"name": "*"}], headers={"X-Authorization": foreign}).status_code == 403
+    assert (
+        client.post("/artifacts", json=[{"name": "*"}], headers={"X-Authorization": foreign}).status_code
+        == 403
+    )
 
 
 def test_token_expires_after_its_lifetime(make_registry: Callable[..., Registry]) -> None:
     registry = make_registry(token_ttl_s=-1)
     with TestClient(create_app(registry=registry)) as client:
         token = client.put("/authenticate", json=auth_request()).json()
-        assert client.post("/artifacts", json=[{"name": "*"}], headers={"X-Authorization": token}).status_code == 403
+        assert (
+            client.post("/artifacts", json=[{"name": "*"}], headers={"X-Authorization": token}).status_code
+            == 403
+        )
 
 
 def test_the_1001st_use_of_a_token_is_refused(client: TestClient, auth: dict[str, str]) -> None:
@@ -111,7 +127,10 @@ def test_auth_token_setting_is_an_admin_token(make_registry: Callable[..., Regis
     with TestClient(create_app(registry=registry)) as client:
         headers = {"X-Authorization": "bearer automation-secret-token"}
         assert client.delete("/reset", headers=headers).status_code == 200
-        assert client.delete("/reset", headers={"X-Authorization": "bearer automation-secret-tokeN"}).status_code == 403
+        assert (
+            client.delete("/reset", headers={"X-Authorization": "bearer automation-secret-tokeN"}).status_code
+            == 403
+        )
 
 
 def test_reset_needs_an_admin(client: TestClient, registry: Registry) -> None:
@@ -120,7 +139,9 @@ def test_reset_needs_an_admin(client: TestClient, registry: Registry) -> None:
     assert client.delete("/reset", headers={"X-Authorization": token}).status_code == 401
 
 
-def test_reset_keeps_the_default_admin_and_its_token(client: TestClient, auth: dict[str, str], registry: Registry) -> None:
+def test_reset_keeps_the_default_admin_and_its_token(
+    client: TestClient, auth: dict[str, str], registry: Registry
+) -> None:
     registry.store.put_user(User("casey", False, hash_password("pw")))
     assert client.delete("/reset", headers=auth).status_code == 200
     assert registry.store.get_user("casey") is None

@@ -16,41 +16,59 @@ def test_health(client: TestClient, auth: dict[str, str]) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok"
     assert body["uptime_s"] >= 0
-    assert body["models"] == 0 and body["code"] == 1
+    assert body["models"] == 0
+    assert body["code"] == 1
 
 
 def test_health_components_reflects_real_traffic(client: TestClient, auth: dict[str, str]) -> None:
     for _ in range(3):
         client.post("/artifacts", json=[{"name": "*"}], headers=auth)
     body = client.get("/health/components", params={"windowMinutes": 5, "includeTimeline": "true"}).json()
-    assert body["window_minutes"] == 5 and body["generated_at"].endswith("Z")
+    assert body["window_minutes"] == 5
+    assert body["generated_at"].endswith("Z")
     by_id = {c["id"]: c for c in body["components"]}
     assert {"api", "metadata_store", "blob_store", "upstream_hugging_face", "upstream_github"} <= set(by_id)
     api = by_id["api"]
     assert api["metrics"]["requests"] >= 4
-    assert api["timeline"] and sum(e["value"] for e in api["timeline"]) > 0
-    assert by_id["metadata_store"]["status"] == "ok" and by_id["blob_store"]["status"] == "ok"
+    assert api["timeline"]
+    assert sum(e["value"] for e in api["timeline"]) > 0
+    assert by_id["metadata_store"]["status"] == "ok"
+    assert by_id["blob_store"]["status"] == "ok"
     assert by_id["upstream_hugging_face"]["status"] == "unknown"  # never called yet
     for component in body["components"]:
         assert {"id", "status", "observed_at"} <= set(component)
         assert component["status"] in ("ok", "degraded", "critical", "unknown")
 
 
-def test_health_components_reports_a_failing_upstream(client: TestClient, auth: dict[str, str], emulator: object) -> None:
+def test_health_components_reports_a_failing_upstream(
+    client: TestClient, auth: dict[str, str], emulator: object
+) -> None:
     emulator.faults.add(r"/github/repos/psf/requests", status=503)  # type: ignore[attr-defined]
     assert client.post("/artifact/code", json={"url": f"{GH}/psf/requests"}, headers=auth).status_code == 502
-    github = next(c for c in client.get("/health/components").json()["components"] if c["id"] == "upstream_github")
-    assert github["status"] == "degraded" and github["issues"]
+    github = next(
+        c for c in client.get("/health/components").json()["components"] if c["id"] == "upstream_github"
+    )
+    assert github["status"] == "degraded"
+    assert github["issues"]
 
 
-@pytest.mark.parametrize("params", [{"windowMinutes": 4}, {"windowMinutes": 1441}, {"windowMinutes": "x"}, {"includeTimeline": "maybe"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"windowMinutes": 4}, {"windowMinutes": 1441}, {"windowMinutes": "x"}, {"includeTimeline": "maybe"}],
+)
 def test_health_components_validates_its_parameters(client: TestClient, params: dict[str, object]) -> None:
     assert client.get("/health/components", params=params).status_code == 400
 
 
 def test_tracks(client: TestClient) -> None:
     tracks = client.get("/tracks").json()["plannedTracks"]
-    assert tracks and set(tracks) <= {"Performance track", "Access control track", "High assurance track", "Other Security track"}
+    assert tracks
+    assert set(tracks) <= {
+        "Performance track",
+        "Access control track",
+        "High assurance track",
+        "Other Security track",
+    }
 
 
 def test_everything_answers_under_api_too(client: TestClient, auth: dict[str, str]) -> None:
@@ -64,11 +82,17 @@ def test_cors_preflight_and_request_ids(make_registry: Callable[..., Registry]) 
     with TestClient(create_app(registry=registry)) as client:
         preflight = client.options(
             "/artifacts",
-            headers={"Origin": "https://ui.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-authorization"},
+            headers={
+                "Origin": "https://ui.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "x-authorization",
+            },
         )
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://ui.example"
-        denied = client.options("/artifacts", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+        denied = client.options(
+            "/artifacts", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+        )
         assert "access-control-allow-origin" not in denied.headers
         response = client.get("/health", headers={"X-Request-ID": "abc-123"})
         assert response.headers["x-request-id"] == "abc-123"
@@ -83,9 +107,13 @@ def test_request_logs_are_json_lines(make_registry: Callable[..., Registry], tmp
         client.get("/artifacts/model/1")
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]
     requests = [line for line in lines if line["msg"] == "request"]
-    assert requests[0]["request_id"] == "req-1" and requests[0]["status"] == 200 and requests[0]["method"] == "GET"
-    assert requests[0]["path"] == "/health" and requests[0]["latency_ms"] >= 0
-    assert requests[1]["status"] == 403 and requests[1]["route"] == "/artifacts/{artifact_type}/{id}"
+    assert requests[0]["request_id"] == "req-1"
+    assert requests[0]["status"] == 200
+    assert requests[0]["method"] == "GET"
+    assert requests[0]["path"] == "/health"
+    assert requests[0]["latency_ms"] >= 0
+    assert requests[1]["status"] == 403
+    assert requests[1]["route"] == "/artifacts/{artifact_type}/{id}"
 
 
 def test_log_level_zero_is_silent(make_registry: Callable[..., Registry], tmp_path: Path) -> None:
@@ -99,11 +127,20 @@ def test_log_level_zero_is_silent(make_registry: Callable[..., Registry], tmp_pa
 def test_openapi_docs(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/artifacts", "/reset", "/artifact/{artifact_type}", "/artifact/byRegEx", "/authenticate", "/health/components"):
+    for path in (
+        "/artifacts",
+        "/reset",
+        "/artifact/{artifact_type}",
+        "/artifact/byRegEx",
+        "/authenticate",
+        "/health/components",
+    ):
         assert path in paths
 
 
-def test_unexpected_errors_are_500_with_json(client: TestClient, auth: dict[str, str], registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unexpected_errors_are_500_with_json(
+    client: TestClient, auth: dict[str, str], registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def boom(*_args: object) -> None:
         raise RuntimeError("disk on fire")
 

@@ -14,10 +14,18 @@ from tmr.container import Registry
 def populated(client: TestClient, auth: dict[str, str]) -> dict[str, str]:
     ids = {
         "bert": register(client, auth, "model", f"{HF}/google-bert/bert-base-uncased")["metadata"]["id"],
-        "audience": register(client, auth, "model", f"{HF}/parvk11/audience_classifier_model", name="audience-classifier")["metadata"]["id"],
-        "bookcorpus": register(client, auth, "dataset", f"{HF}/datasets/bookcorpus/bookcorpus")["metadata"]["id"],
-        "whisper": register(client, auth, "code", f"{GH}/openai/whisper", name="openai-whisper")["metadata"]["id"],
-        "bert-code": register(client, auth, "code", f"{GH}/google-research/bert", name="bert")["metadata"]["id"],
+        "audience": register(
+            client, auth, "model", f"{HF}/parvk11/audience_classifier_model", name="audience-classifier"
+        )["metadata"]["id"],
+        "bookcorpus": register(client, auth, "dataset", f"{HF}/datasets/bookcorpus/bookcorpus")["metadata"][
+            "id"
+        ],
+        "whisper": register(client, auth, "code", f"{GH}/openai/whisper", name="openai-whisper")["metadata"][
+            "id"
+        ],
+        "bert-code": register(client, auth, "code", f"{GH}/google-research/bert", name="bert")["metadata"][
+            "id"
+        ],
     }
     return ids
 
@@ -26,18 +34,25 @@ def names(response_json: list[dict[str, str]]) -> list[str]:
     return [item["name"] for item in response_json]
 
 
-def test_enumerate_everything_and_by_type(client: TestClient, auth: dict[str, str], populated: dict[str, str]) -> None:
+def test_enumerate_everything_and_by_type(
+    client: TestClient, auth: dict[str, str], populated: dict[str, str]
+) -> None:
     everything = client.post("/artifacts", json=[{"name": "*"}], headers=auth)
     assert everything.status_code == 200
     assert [i["id"] for i in everything.json()] == list(populated.values())
     assert "offset" not in everything.headers
     code = client.post("/artifacts", json=[{"name": "*", "types": ["code"]}], headers=auth).json()
-    assert {i["type"] for i in code} == {"code"} and len(code) == 2
-    mixed = client.post("/artifacts", json=[{"name": "*", "types": ["model", "dataset"]}], headers=auth).json()
+    assert {i["type"] for i in code} == {"code"}
+    assert len(code) == 2
+    mixed = client.post(
+        "/artifacts", json=[{"name": "*", "types": ["model", "dataset"]}], headers=auth
+    ).json()
     assert len(mixed) == 3
 
 
-def test_enumerate_by_names_is_a_union(client: TestClient, auth: dict[str, str], populated: dict[str, str]) -> None:
+def test_enumerate_by_names_is_a_union(
+    client: TestClient, auth: dict[str, str], populated: dict[str, str]
+) -> None:
     found = client.post("/artifacts", json=[{"name": "bert"}, {"name": "bookcorpus"}], headers=auth).json()
     assert sorted(names(found)) == ["bert", "bookcorpus"]
     typed = client.post("/artifacts", json=[{"name": "bert", "types": ["model"]}], headers=auth).json()
@@ -49,12 +64,20 @@ def test_pagination_follows_the_offset_header(make_registry: Callable[..., Regis
     registry = make_registry(page_size=4)
     with TestClient(create_app(registry=registry)) as client:
         auth = {"X-Authorization": client.put("/authenticate", json=auth_request()).json()}
-        created = [register(client, auth, "dataset", f"https://example.com/d/{i}")["metadata"]["id"] for i in range(10)]
+        created = [
+            register(client, auth, "dataset", f"https://example.com/d/{i}")["metadata"]["id"]
+            for i in range(10)
+        ]
         seen: list[str] = []
         offset = None
         pages = 0
         while True:
-            response = client.post("/artifacts", params={"offset": offset} if offset else None, json=[{"name": "*"}], headers=auth)
+            response = client.post(
+                "/artifacts",
+                params={"offset": offset} if offset else None,
+                json=[{"name": "*"}],
+                headers=auth,
+            )
             assert response.status_code == 200
             page = response.json()
             assert len(page) <= 4
@@ -63,7 +86,8 @@ def test_pagination_follows_the_offset_header(make_registry: Callable[..., Regis
             offset = response.headers.get("offset")
             if offset is None:
                 break
-        assert seen == created and pages == 3
+        assert seen == created
+        assert pages == 3
 
 
 @pytest.mark.parametrize(
@@ -79,7 +103,9 @@ def test_pagination_follows_the_offset_header(make_registry: Callable[..., Regis
         ([{"name": "*"}], {"offset": "-1"}),
     ],
 )
-def test_bad_enumerate_queries_are_400(client: TestClient, auth: dict[str, str], body: object, params: dict[str, str] | None) -> None:
+def test_bad_enumerate_queries_are_400(
+    client: TestClient, auth: dict[str, str], body: object, params: dict[str, str] | None
+) -> None:
     assert client.post("/artifacts", json=body, params=params, headers=auth).status_code == 400
 
 
@@ -100,7 +126,9 @@ def test_regex_over_names(client: TestClient, auth: dict[str, str], populated: d
     assert names(exact) == ["bookcorpus"]
 
 
-def test_regex_over_readmes(client: TestClient, auth: dict[str, str], populated: dict[str, str], registry: Registry) -> None:
+def test_regex_over_readmes(
+    client: TestClient, auth: dict[str, str], populated: dict[str, str], registry: Registry
+) -> None:
     readme = registry.artifacts.get_any(populated["whisper"]).readme
     word = next(w for w in readme.split() if len(w) > 6 and w.isalpha() and w.lower() not in "openai-whisper")
     found = client.post("/artifact/byRegEx", json={"regex": word}, headers=auth).json()
@@ -108,18 +136,33 @@ def test_regex_over_readmes(client: TestClient, auth: dict[str, str], populated:
 
 
 def test_regex_no_match_is_404(client: TestClient, auth: dict[str, str], populated: dict[str, str]) -> None:
-    assert client.post("/artifact/byRegEx", json={"regex": "^zzz-no-such-thing$"}, headers=auth).status_code == 404
+    assert (
+        client.post("/artifact/byRegEx", json={"regex": "^zzz-no-such-thing$"}, headers=auth).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize("pattern", ["(a+)+$", "(a|aa)+$", "^(([a-z])+.)+[A-Z]([a-z])+$", "(.*a){20}"])
-def test_catastrophic_patterns_answer_quickly(client: TestClient, auth: dict[str, str], populated: dict[str, str], pattern: str) -> None:
+def test_catastrophic_patterns_answer_quickly(
+    client: TestClient, auth: dict[str, str], populated: dict[str, str], pattern: str
+) -> None:
     started = time.perf_counter()
     response = client.post("/artifact/byRegEx", json={"regex": pattern}, headers=auth)
     assert response.status_code in (200, 404)
     assert time.perf_counter() - started < 1.0
 
 
-@pytest.mark.parametrize("body", [{"regex": "(a{1,99999}){1,99999}$"}, {"regex": "(?<=x)y"}, {"regex": "("}, {"regex": ""}, {}, {"regex": 5}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"regex": "(a{1,99999}){1,99999}$"},
+        {"regex": "(?<=x)y"},
+        {"regex": "("},
+        {"regex": ""},
+        {},
+        {"regex": 5},
+    ],
+)
 def test_refused_or_malformed_regex_is_400(client: TestClient, auth: dict[str, str], body: object) -> None:
     response = client.post("/artifact/byRegEx", json=body, headers=auth)
     assert response.status_code == 400

@@ -12,7 +12,8 @@ def test_broken_yaml_is_reported_not_raised() -> None:
     meta, body, error = split_card("---\nlicense: [mit\n  : :\n---\nbody")
     assert meta == {}
     assert body == "body"
-    assert error is not None and "YAML" in error
+    assert error is not None
+    assert "YAML" in error
 
 
 def test_non_mapping_front_matter_is_an_error() -> None:

@@ -15,7 +15,9 @@ from tmr.storage.metadata import SqlMetadataStore
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def make(artifact_id: str, name: str = "m", type_: ArtifactType = ArtifactType.MODEL, url: str | None = None) -> Artifact:
+def make(
+    artifact_id: str, name: str = "m", type_: ArtifactType = ArtifactType.MODEL, url: str | None = None
+) -> Artifact:
     return Artifact(
         id=artifact_id,
         type=type_,
@@ -28,7 +30,13 @@ def make(artifact_id: str, name: str = "m", type_: ArtifactType = ArtifactType.M
         upstream={"downloads": 3},
         files=[
             FileEntry("config.json", 10, FileKind.CONFIG, sha256="a" * 64),
-            FileEntry("model.safetensors", 1000, FileKind.WEIGHTS, upstream_url="http://x/y", upstream_digest="sha256:" + "b" * 64),
+            FileEntry(
+                "model.safetensors",
+                1000,
+                FileKind.WEIGHTS,
+                upstream_url="http://x/y",
+                upstream_digest="sha256:" + "b" * 64,
+            ),
         ],
         created_at=NOW,
         updated_at=NOW,
@@ -41,8 +49,15 @@ def test_create_and_get_round_trip(metadata_store: SqlMetadataStore) -> None:
     metadata_store.create(make("1"))
     got = metadata_store.get("1")
     assert got is not None
-    assert (got.name, got.type, got.license, got.card, got.upstream) == ("m", ArtifactType.MODEL, "mit", {"license": "mit"}, {"downloads": 3})
-    assert got.created_at == NOW and got.created_at.tzinfo is not None
+    assert (got.name, got.type, got.license, got.card, got.upstream) == (
+        "m",
+        ArtifactType.MODEL,
+        "mit",
+        {"license": "mit"},
+        {"downloads": 3},
+    )
+    assert got.created_at == NOW
+    assert got.created_at.tzinfo is not None
     assert [(f.path, f.size, f.kind, f.sha256) for f in got.files] == [
         ("config.json", 10, FileKind.CONFIG, "a" * 64),
         ("model.safetensors", 1000, FileKind.WEIGHTS, None),
@@ -51,7 +66,9 @@ def test_create_and_get_round_trip(metadata_store: SqlMetadataStore) -> None:
     assert metadata_store.get("nope") is None
 
 
-def test_duplicate_id_and_url_conflict_and_leave_nothing_half_written(metadata_store: SqlMetadataStore) -> None:
+def test_duplicate_id_and_url_conflict_and_leave_nothing_half_written(
+    metadata_store: SqlMetadataStore,
+) -> None:
     metadata_store.create(make("1"))
     with pytest.raises(Conflict):
         metadata_store.create(make("1", name="other", url="https://huggingface.co/o/other"))
@@ -64,7 +81,9 @@ def test_duplicate_id_and_url_conflict_and_leave_nothing_half_written(metadata_s
 def test_same_url_may_exist_once_per_type(metadata_store: SqlMetadataStore) -> None:
     metadata_store.create(make("1", url="https://github.com/a/b"))
     metadata_store.create(make("2", type_=ArtifactType.CODE, url="https://github.com/a/b"))
-    assert metadata_store.find_by_url(ArtifactType.CODE, "https://github.com/a/b") == ArtifactSummary("2", "m", ArtifactType.CODE)
+    assert metadata_store.find_by_url(ArtifactType.CODE, "https://github.com/a/b") == ArtifactSummary(
+        "2", "m", ArtifactType.CODE
+    )
 
 
 def test_replace_swaps_content_and_files(metadata_store: SqlMetadataStore) -> None:
@@ -74,7 +93,9 @@ def test_replace_swaps_content_and_files(metadata_store: SqlMetadataStore) -> No
     new.files = [FileEntry("README.md", 7, FileKind.DOCS, sha256="c" * 64)]
     metadata_store.replace(new)
     got = metadata_store.get("1")
-    assert got is not None and got.readme == "changed" and [f.path for f in got.files] == ["README.md"]
+    assert got is not None
+    assert got.readme == "changed"
+    assert [f.path for f in got.files] == ["README.md"]
     with pytest.raises(NotFound):
         metadata_store.replace(make("missing"))
 
@@ -86,7 +107,7 @@ def test_delete_and_reset(metadata_store: SqlMetadataStore) -> None:
     assert metadata_store.delete("1") is False
     assert metadata_store.get("1") is None
     metadata_store.reset()
-    assert metadata_store.count() == {t: 0 for t in ArtifactType}
+    assert metadata_store.count() == dict.fromkeys(ArtifactType, 0)
     assert list(metadata_store.referenced_digests()) == []
 
 
@@ -102,7 +123,8 @@ def test_keyset_pages_cover_everything_once(metadata_store: SqlMetadataStore) ->
             break
     assert seen == [f"a{i}" for i in range(25)]
     models, _ = metadata_store.page([(None, {ArtifactType.MODEL})], None, 100)
-    assert {m.type for m in models} == {ArtifactType.MODEL} and len(models) == 9
+    assert {m.type for m in models} == {ArtifactType.MODEL}
+    assert len(models) == 9
     named, _ = metadata_store.page([("n1", None), ("n2", {ArtifactType.CODE})], None, 100)
     assert {(i.name, i.type) for i in named} == {("n1", ArtifactType.DATASET), ("n2", ArtifactType.CODE)}
 
@@ -121,7 +143,8 @@ def test_file_digest_recording(metadata_store: SqlMetadataStore) -> None:
     metadata_store.create(make("1"))
     metadata_store.record_file_digest("1", "model.safetensors", "d" * 64)
     got = metadata_store.get("1")
-    assert got is not None and {f.sha256 for f in got.files} == {"a" * 64, "d" * 64}
+    assert got is not None
+    assert {f.sha256 for f in got.files} == {"a" * 64, "d" * 64}
     assert set(metadata_store.referenced_digests()) == {"a" * 64, "d" * 64}
     with pytest.raises(NotFound):
         metadata_store.record_file_digest("nope", "x", "d" * 64)
