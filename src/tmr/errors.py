@@ -75,6 +75,13 @@ class UpstreamUnavailable(TmrError):
     code = "upstream_unavailable"
 
 
+class UpstreamForbidden(UpstreamUnavailable):
+    """The upstream refused access (401/403): a gated or private repository without a token
+    that may read it."""
+
+    code = "upstream_forbidden"
+
+
 class IntegrityError(TmrError):
     """Bytes did not match their recorded digest: never served as if they were right."""
 

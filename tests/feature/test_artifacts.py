@@ -336,3 +336,28 @@ def test_corrupt_upstream_bytes_fail_the_download_and_nothing_is_kept(
 
 def test_download_unknown_artifact(client: TestClient, auth: dict[str, str]) -> None:
     assert client.get("/download/123456", headers=auth).status_code == 404
+
+
+def test_gated_models_register_with_a_note_and_need_a_token_to_download(
+    client: TestClient, auth: dict[str, str], registry: Registry, make_registry: Any, emulator: EmulatorServer
+) -> None:
+    from tests.emulator.fixtures import GRANTED_TOKEN
+    from tests.support import auth_request
+    from tmr.app import create_app
+
+    url = f"{HF}/meta-llama/Llama-3.2-1B"
+    artifact_id = register(client, auth, "model", url)["metadata"]["id"]
+    artifact = registry.artifacts.get_any(artifact_id)
+    assert any("gated" in n for n in artifact.notes)
+    assert artifact.license == "llama3.2"
+    response = client.get(f"/download/{artifact_id}", headers=auth)
+    assert response.status_code == 502
+    assert "refused access" in response.json()["detail"]
+
+    granted = make_registry(hf_token=GRANTED_TOKEN)
+    with TestClient(create_app(registry=granted)) as c:
+        headers = {"X-Authorization": c.put("/authenticate", json=auth_request()).json()}
+        new_id = register(c, headers, "model", url)["metadata"]["id"]
+        assert not any("gated" in n for n in granted.artifacts.get_any(new_id).notes)
+        _zip(c.get(f"/download/{new_id}", headers=headers))
+    assert emulator.faults.last_authorization("hf") == f"Bearer {GRANTED_TOKEN}"

@@ -7,6 +7,13 @@ from typing import Protocol
 
 from tmr.artifacts.models import Artifact, ArtifactSummary, ArtifactType, AuditEntry
 
+
+class TextMatcher(Protocol):
+    """A compiled pattern: `search` returns None when the text holds no match."""
+
+    def search(self, text: str) -> object | None: ...
+
+
 # (name or None for any name, types or None for any type)
 NameFilter = tuple[str | None, Collection[ArtifactType] | None]
 
@@ -41,8 +48,12 @@ class ArtifactRepository(Protocol):
 
     def by_name(self, name: str) -> list[ArtifactSummary]: ...
 
-    def scan_text(self, batch_size: int = 500) -> Iterator[tuple[ArtifactSummary, str]]:
-        """Every artifact with its README, streamed in batches (never the whole registry at once)."""
+    def match_text(
+        self, matcher: TextMatcher, contains: Collection[str] | None = None
+    ) -> list[ArtifactSummary]:
+        """Artifacts whose name or README the matcher finds a match in, in registration order,
+        without holding the registry in memory. `contains` is a hint: strings one of which every
+        match must contain (an implementation may use it to skip rows early)."""
         ...
 
     def count(self) -> dict[ArtifactType, int]: ...

@@ -6,21 +6,16 @@ counts above 1000, e.g. `(a{1,99999}){1,99999}$`; such patterns are answered wit
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import re2
 
+from tmr.artifacts.interfaces import TextMatcher
 from tmr.errors import InvalidInput
 
 MAX_PATTERN_LENGTH = 4096
 _MAX_PROGRAM_MEMORY = 32 * 1024 * 1024
 
 
-class Matcher(Protocol):
-    def search(self, text: str) -> object | None: ...
-
-
-def compile_pattern(pattern: str) -> Matcher:
+def compile_pattern(pattern: str) -> TextMatcher:
     if not isinstance(pattern, str) or pattern == "":
         raise InvalidInput("regex must be a non-empty string")
     if len(pattern) > MAX_PATTERN_LENGTH:
@@ -29,7 +24,7 @@ def compile_pattern(pattern: str) -> Matcher:
     options.max_mem = _MAX_PROGRAM_MEMORY
     options.log_errors = False
     try:
-        compiled: Matcher = re2.compile(pattern, options)
+        compiled: TextMatcher = re2.compile(pattern, options)
     except re2.error as exc:
         raise InvalidInput(f"regex refused by the linear-time engine: {exc}") from exc
     return compiled

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tmr.artifacts.interfaces import ArtifactRepository
 from tmr.artifacts.models import ArtifactSummary, ArtifactType
 from tmr.errors import InvalidInput, NotFound
+from tmr.search.prefilter import required_literals
 from tmr.search.regex import compile_pattern
 
 
@@ -53,11 +54,7 @@ class SearchService:
 
     def by_regex(self, pattern: str) -> list[ArtifactSummary]:
         matcher = compile_pattern(pattern)
-        found = [
-            summary
-            for summary, readme in self._repo.scan_text()
-            if matcher.search(summary.name) is not None or (readme and matcher.search(readme) is not None)
-        ]
+        found = self._repo.match_text(matcher, contains=required_literals(pattern))
         if not found:
             raise NotFound("no artifact matches this regex")
         return found

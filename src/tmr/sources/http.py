@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from tmr.errors import NotFound, UpstreamUnavailable
+from tmr.errors import NotFound, UpstreamForbidden, UpstreamUnavailable
 
 log = logging.getLogger("tmr.sources")
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -119,7 +119,7 @@ class UpstreamClient:
         if response.status_code == 404:
             raise NotFound(f"{self.name}: {missing}")
         if response.status_code in (401, 403):
-            raise UpstreamUnavailable(
+            raise UpstreamForbidden(
                 f"{self.name} refused access ({response.status_code}): {missing}", upstream=self.name
             )
         if response.status_code >= 400:

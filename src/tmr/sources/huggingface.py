@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from tmr.artifacts.filekinds import classify
 from tmr.artifacts.models import FileKind
-from tmr.errors import UpstreamUnavailable
+from tmr.errors import UpstreamForbidden, UpstreamUnavailable
 from tmr.sources.cards import card_license, split_card
 from tmr.sources.digests import checked, git_digest, sha256_digest
 from tmr.sources.http import UpstreamClient
@@ -66,8 +66,13 @@ class HuggingFaceSource:
             raise UpstreamUnavailable("Hugging Face sent an unexpected repository description")
         revision = str(info.get("sha") or ref.revision or "main")
         files = self._files(ref, info, revision)
-        self._fetch_small(files)
         snapshot = SourceSnapshot(ref=ref, facts={k: info[k] for k in _FACT_KEYS if k in info})
+        refused = self._fetch_small(files)
+        if refused:
+            snapshot.notes.append(
+                f"the repository is gated or private: {len(refused)} file(s) could not be read with the "
+                "configured token (" + ", ".join(sorted(refused)[:5]) + ")"
+            )
         snapshot.facts["repo_id"] = ref.repo_id
         snapshot.facts["revision"] = revision
         snapshot.files = files
@@ -99,20 +104,26 @@ class HuggingFaceSource:
             )
         return files
 
-    def _fetch_small(self, files: list[UpstreamFile]) -> None:
+    def _fetch_small(self, files: list[UpstreamFile]) -> list[str]:
+        """Fetch the small files concurrently; return the paths the upstream refused to serve
+        (gated repositories list their files but serve most of them only to accepted users)."""
         wanted = [
             f
             for f in files
             if f.path in _EVIDENCE_FILES or (f.kind in _EAGER_KINDS and f.size <= self._eager_limit)
         ]
         if not wanted:
-            return
+            return []
         with ThreadPoolExecutor(max_workers=min(self._workers, len(wanted))) as pool:
             for file, content in zip(wanted, pool.map(self._download, wanted), strict=True):
                 file.content = content
+        return [f.path for f in wanted if f.content is None]
 
-    def _download(self, file: UpstreamFile) -> bytes:
-        return b"".join(self.open(file))
+    def _download(self, file: UpstreamFile) -> bytes | None:
+        try:
+            return b"".join(self.open(file))
+        except UpstreamForbidden:
+            return None
 
     def open(self, file: UpstreamFile) -> Iterator[bytes]:
         """The file's bytes, checked against the upstream's size and digest as they stream."""
@@ -131,7 +142,8 @@ class HuggingFaceSource:
                 snapshot.notes.append(error)
                 snapshot.facts["card_error"] = error
         else:
-            snapshot.notes.append("the repository has no model card (README.md)")
+            if readme is None:
+                snapshot.notes.append("the repository has no model card (README.md)")
             if isinstance(info.get("cardData"), dict):
                 snapshot.card = dict(info["cardData"])
         tags = [t for t in info.get("tags") or [] if isinstance(t, str)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, and_, delete, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
@@ -15,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from tmr.accounts.models import IssuedToken, User
-from tmr.artifacts.interfaces import NameFilter
+from tmr.artifacts.interfaces import NameFilter, TextMatcher
 from tmr.artifacts.models import (
     Artifact,
     ArtifactSummary,
@@ -71,6 +72,10 @@ def _fill_row(row: ArtifactRow, artifact: Artifact) -> None:
     if artifact.updated_at is not None:
         row.updated_at = artifact.updated_at
     row.updated_by = artifact.updated_by
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class SqlMetadataStore:
@@ -201,23 +206,61 @@ class SqlMetadataStore:
                 for r in session.execute(query)
             ]
 
-    def scan_text(self, batch_size: int = 500) -> Iterator[tuple[ArtifactSummary, str]]:
+    def match_text(
+        self, matcher: TextMatcher, contains: Collection[str] | None = None, batch_size: int = 2000
+    ) -> list[ArtifactSummary]:
+        if self.engine.dialect.name == "sqlite":
+            return self._match_text_sqlite(matcher)
+        return self._match_text_streamed(matcher, contains, batch_size)
+
+    def _match_text_sqlite(self, matcher: TextMatcher) -> list[ArtifactSummary]:
+        """One pass inside SQLite: the matcher runs as a SQL function, so only matching rows ever
+        become Python objects (a substring prefilter would cost a pass of its own here)."""
+
+        def matches(text: str | None) -> bool:
+            return bool(text) and matcher.search(text) is not None  # type: ignore[arg-type]
+
+        query = (
+            select(ArtifactRow.id, ArtifactRow.name, ArtifactRow.type)
+            .where(or_(func.tmr_match(ArtifactRow.name), func.tmr_match(ArtifactRow.readme)))
+            .order_by(ArtifactRow.seq)
+        )
+        with self._sessions() as session:
+            raw: Any = session.connection().connection.driver_connection
+            raw.create_function("tmr_match", 1, matches, deterministic=True)
+            try:
+                rows = session.execute(query).all()
+            finally:
+                raw.create_function("tmr_match", 1, None)
+        return [ArtifactSummary(id=r.id, name=r.name, type=ArtifactType(r.type)) for r in rows]
+
+    def _match_text_streamed(
+        self, matcher: TextMatcher, contains: Collection[str] | None, batch_size: int
+    ) -> list[ArtifactSummary]:
+        """Stream candidates in keyset batches and match in Python. With `contains`, the database
+        keeps only rows whose name or README holds one of the strings (a scan in C), so far fewer
+        rows cross the wire."""
+        columns = (ArtifactRow.seq, ArtifactRow.id, ArtifactRow.name, ArtifactRow.type, ArtifactRow.readme)
+        prefilter = None
+        if contains:
+            patterns = ["%" + _like_escape(text) + "%" for text in contains]
+            prefilter = or_(
+                *[ArtifactRow.name.like(p, escape="\\") for p in patterns],
+                *[ArtifactRow.readme.like(p, escape="\\") for p in patterns],
+            )
+        found: list[ArtifactSummary] = []
         after = 0
         while True:
-            query = (
-                select(
-                    ArtifactRow.seq, ArtifactRow.id, ArtifactRow.name, ArtifactRow.type, ArtifactRow.readme
-                )
-                .where(ArtifactRow.seq > after)
-                .order_by(ArtifactRow.seq)
-                .limit(batch_size)
-            )
+            query = select(*columns).where(ArtifactRow.seq > after)
+            if prefilter is not None:
+                query = query.where(prefilter)
             with self._sessions() as session:
-                rows = session.execute(query).all()
+                rows = session.execute(query.order_by(ArtifactRow.seq).limit(batch_size)).all()
             if not rows:
-                return
+                return found
             for r in rows:
-                yield ArtifactSummary(id=r.id, name=r.name, type=ArtifactType(r.type)), r.readme or ""
+                if matcher.search(r.name) is not None or (r.readme and matcher.search(r.readme) is not None):
+                    found.append(ArtifactSummary(id=r.id, name=r.name, type=ArtifactType(r.type)))
             after = rows[-1].seq
 
     def count(self) -> dict[ArtifactType, int]:

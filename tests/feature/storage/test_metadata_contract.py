@@ -10,6 +10,7 @@ import pytest
 from tmr.accounts.models import IssuedToken, User
 from tmr.artifacts.models import Artifact, ArtifactSummary, ArtifactType, AuditEntry, FileEntry, FileKind
 from tmr.errors import Conflict, NotFound
+from tmr.search.regex import compile_pattern
 from tmr.storage.metadata import SqlMetadataStore
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -129,14 +130,12 @@ def test_keyset_pages_cover_everything_once(metadata_store: SqlMetadataStore) ->
     assert {(i.name, i.type) for i in named} == {("n1", ArtifactType.DATASET), ("n2", ArtifactType.CODE)}
 
 
-def test_by_name_and_text_scan(metadata_store: SqlMetadataStore) -> None:
+def test_by_name(metadata_store: SqlMetadataStore) -> None:
     metadata_store.create(make("1", name="same"))
     metadata_store.create(make("2", name="same", url="https://x/2"))
     metadata_store.create(make("3", name="other", url="https://x/3"))
     assert [i.id for i in metadata_store.by_name("same")] == ["1", "2"]
     assert metadata_store.by_name("SAME") == []
-    scanned = list(metadata_store.scan_text(batch_size=2))
-    assert [(s.id, "readme of" in text) for s, text in scanned] == [("1", True), ("2", True), ("3", True)]
 
 
 def test_file_digest_recording(metadata_store: SqlMetadataStore) -> None:
@@ -200,3 +199,29 @@ def test_state_first_writer_wins(metadata_store: SqlMetadataStore) -> None:
 
 def test_ping(metadata_store: SqlMetadataStore) -> None:
     metadata_store.ping()
+
+
+def test_text_matching_over_names_and_readmes(metadata_store: SqlMetadataStore) -> None:
+    texts = {
+        "1": "uses 100% of a_b",
+        "2": "uses 100 percent",
+        "3": "plain words",
+        "4": "WORDS in caps",
+        "5": "",
+    }
+    for artifact_id, text in texts.items():
+        artifact = make(artifact_id, name=f"n{artifact_id}")
+        artifact.readme = text
+        metadata_store.create(artifact)
+
+    def ids(pattern: str, contains: list[str] | None = None) -> list[str]:
+        return [s.id for s in metadata_store.match_text(compile_pattern(pattern), contains)]
+
+    assert ids("words") == ["3"]
+    assert ids("(?i)words") == ["3", "4"]
+    assert ids("^n[24]$") == ["2", "4"]  # names count too
+    assert ids("100%", ["100%"]) == ["1"]  # `%` and `_` in hints are literal, not wildcards
+    assert ids("a_b", ["a_b"]) == ["1"]
+    assert ids("(plain|percent)", ["plain", "percent"]) == ["2", "3"]
+    assert ids("zzz-nothing") == []
+    assert ids("^$") == []  # an empty README is no match for an empty pattern's anchor

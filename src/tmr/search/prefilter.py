@@ -1,0 +1,111 @@
+"""Literal prefilters for regex search: strings one of which every match must contain.
+
+A regex like `.*?(audience|bert).*` can only match a text containing "audience" or "bert". The
+database can find such rows with a plain substring scan in C, so only the candidates reach RE2;
+RE2 still decides every match, so the prefilter may let too much through but never too little.
+
+The pattern is parsed with Python's own regex parser. Where its reading of a pattern could differ
+from RE2's (POSIX classes, case-insensitive flags, anything it cannot parse), no prefilter is
+used and the search falls back to a full scan.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+# Python 3.11+ keeps its regex parser in the `re` package (private, but stable across releases).
+sre_parse: Any = importlib.import_module("re._parser")
+sre_constants: Any = importlib.import_module("re._constants")
+_REPEATS = tuple(
+    getattr(sre_constants, name)
+    for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+    if hasattr(sre_constants, name)
+)
+MIN_LITERAL = 3  # shorter strings occur almost everywhere: not worth a filter
+MAX_ALTERNATIVES = 16
+Alternatives = frozenset[str] | None  # one of these strings must occur; None: nothing known
+
+
+def required_literals(pattern: str) -> frozenset[str] | None:
+    """Strings of which at least one occurs in any text the pattern matches, or None."""
+    if "[:" in pattern:  # POSIX classes: Python would read `[[:alpha:]]` as a class and a `]`
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = sre_parse.parse(pattern)
+        if parsed.state.flags & re.IGNORECASE:
+            return None
+        found = _sequence(list(parsed))
+    except (re.error, RecursionError, OverflowError, ValueError, _CaseInsensitive):
+        return None
+    if found is None or len(found) > MAX_ALTERNATIVES or min(len(s) for s in found) < MIN_LITERAL:
+        return None
+    return found
+
+
+class _CaseInsensitive(Exception):
+    """A scoped `(?i:…)` group: literals inside it do not have to occur as written."""
+
+
+def _score(alternatives: Alternatives) -> tuple[int, int]:
+    if not alternatives:
+        return (0, 0)
+    return (min(len(s) for s in alternatives), -len(alternatives))
+
+
+def _best(options: Iterable[Alternatives]) -> Alternatives:
+    best: Alternatives = None
+    for option in options:
+        if option and _score(option) > _score(best):
+            best = option
+    return best
+
+
+def _sequence(items: list[tuple[Any, Any]]) -> Alternatives:
+    """Every item of a sequence must match, so any one item's requirement holds: keep the most
+    selective, counting runs of consecutive literal characters as one string."""
+    options: list[Alternatives] = []
+    run: list[str] = []
+    for op, arg in items:
+        if op is sre_constants.LITERAL:
+            run.append(chr(arg))
+            continue
+        if run:
+            options.append(frozenset({"".join(run)}))
+            run = []
+        options.append(_item(op, arg))
+    if run:
+        options.append(frozenset({"".join(run)}))
+    return _best(options)
+
+
+def _item(op: Any, arg: Any) -> Alternatives:
+    if op is sre_constants.SUBPATTERN:
+        _group, add_flags, _del_flags, body = arg
+        if add_flags & re.IGNORECASE:
+            raise _CaseInsensitive
+        return _sequence(list(body))
+    if op in (
+        sre_constants.MAX_REPEAT,
+        sre_constants.MIN_REPEAT,
+        getattr(sre_constants, "POSSESSIVE_REPEAT", None),
+    ):
+        low, _high, body = arg
+        return _sequence(list(body)) if low >= 1 else None
+    if op is sre_constants.BRANCH:
+        _unused, branches = arg
+        union: set[str] = set()
+        for branch in branches:
+            found = _sequence(list(branch))
+            if not found:
+                return None
+            union |= found
+        return frozenset(union)
+    if op is getattr(sre_constants, "ATOMIC_GROUP", None):
+        return _sequence(list(arg))
+    return None
