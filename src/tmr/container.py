@@ -30,9 +30,11 @@ class Registry:
     started_at: float = field(default_factory=time.time)
 
     def reset(self) -> None:
-        """The system default state: no artifacts, no audit, only the default admin."""
+        """The system default state: no artifacts, no audit, no stored files, only the default
+        admin."""
         self.artifacts.reset()
         self.accounts.reset()
+        self.artifacts.collect_orphans()
 
     def close(self) -> None:
         self.sources.close()
@@ -70,5 +72,5 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         sources=sources,
         accounts=accounts,
         artifacts=ArtifactService(store, blobs, sources),
-        search=SearchService(store, settings.page_size),
+        search=SearchService(store, settings.page_size, settings.regex_concurrency, settings.regex_queue_s),
     )

@@ -89,6 +89,13 @@ class IntegrityError(TmrError):
     code = "integrity_error"
 
 
+class Busy(TmrError):
+    """Too much expensive work already in flight; the client should retry later."""
+
+    status_code = 503
+    code = "busy"
+
+
 class StorageUnavailable(TmrError):
     status_code = 503
     code = "storage_unavailable"

@@ -361,3 +361,34 @@ def test_gated_models_register_with_a_note_and_need_a_token_to_download(
         assert not any("gated" in n for n in granted.artifacts.get_any(new_id).notes)
         _zip(c.get(f"/download/{new_id}", headers=headers))
     assert emulator.faults.last_authorization("hf") == f"Bearer {GRANTED_TOKEN}"
+
+
+def test_reset_removes_stored_files(client: TestClient, auth: dict[str, str], registry: Registry) -> None:
+    artifact_id = register(client, auth, "model", BERT)["metadata"]["id"]
+    _zip(client.get(f"/download/{artifact_id}", headers=auth))
+    assert list(registry.blobs.iter_digests())
+    assert client.delete("/reset", headers=auth).status_code == 200
+    assert list(registry.blobs.iter_digests()) == []
+
+
+def test_concurrent_first_downloads_mirror_once(
+    client: TestClient, auth: dict[str, str], emulator: EmulatorServer
+) -> None:
+    artifact_id = register(client, auth, "model", f"{HF}/nomic/tiny-mit-model")["metadata"]["id"]
+    emulator.faults.add(r"tiny-mit-model/resolve/.*safetensors", delay_s=0.3)
+    before = emulator.faults.requests_seen(r"tiny-mit-model/resolve/.*safetensors")
+    sizes: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def download() -> None:
+        barrier.wait()
+        sizes.append(len(_zip(client.get(f"/download/{artifact_id}", headers=auth)).namelist()))
+
+    threads = [threading.Thread(target=download) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(sizes) == 4
+    assert len(set(sizes)) == 1
+    assert emulator.faults.requests_seen(r"tiny-mit-model/resolve/.*safetensors") - before == 1

@@ -166,3 +166,37 @@ def test_catastrophic_patterns_answer_quickly(
 def test_refused_or_malformed_regex_is_400(client: TestClient, auth: dict[str, str], body: object) -> None:
     response = client.post("/artifact/byRegEx", json=body, headers=auth)
     assert response.status_code == 400
+
+
+def test_regex_scans_beyond_the_concurrency_limit_are_503(make_registry: Callable[..., Registry]) -> None:
+    import threading
+
+    registry = make_registry(regex_concurrency=1, regex_queue_s=0.2)
+    entered, release = threading.Event(), threading.Event()
+    real = registry.store.match_text
+
+    def slow(*args: object, **kwargs: object) -> object:
+        entered.set()
+        release.wait(10)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    registry.store.match_text = slow  # type: ignore[method-assign]
+    with TestClient(create_app(registry=registry)) as client:
+        auth = {"X-Authorization": client.put("/authenticate", json=auth_request()).json()}
+        register(client, auth, "dataset", "https://example.com/d/one")
+        statuses: list[int] = []
+        first = threading.Thread(
+            target=lambda: statuses.append(
+                client.post("/artifact/byRegEx", json={"regex": "one"}, headers=auth).status_code
+            )
+        )
+        first.start()
+        assert entered.wait(10)
+        second = client.post("/artifact/byRegEx", json={"regex": "one"}, headers=auth)
+        assert second.status_code == 503
+        assert (
+            client.post("/artifacts", json=[{"name": "*"}], headers=auth).status_code == 200
+        )  # others unaffected
+        release.set()
+        first.join()
+        assert statuses == [200]

@@ -11,7 +11,7 @@ from tmr.artifacts.models import Artifact, ArtifactSummary, ArtifactType, AuditE
 class TextMatcher(Protocol):
     """A compiled pattern: `search` returns None when the text holds no match."""
 
-    def search(self, text: str) -> object | None: ...
+    def search(self, text: str | bytes) -> object | None: ...
 
 
 # (name or None for any name, types or None for any type)

@@ -53,7 +53,8 @@ class ArtifactService:
         self._blobs = blobs
         self._sources = sources
         self._clock = clock
-        self._mirror_lock = threading.Lock()
+        self._mirror_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, type_: ArtifactType, artifact_id: str) -> Artifact:
@@ -158,10 +159,23 @@ class ArtifactService:
     # -- files -------------------------------------------------------------------------------
     def ensure_mirrored(self, artifact: Artifact) -> Artifact:
         """Fetch, check and store every file not yet mirrored, before any byte is served: a digest
-        mismatch or upstream failure is an error here, never a short package later."""
+        mismatch or upstream failure is an error here, never a short package later. Concurrent
+        first downloads of one artifact in this worker wait for a single mirroring."""
+        if all(f.sha256 is not None or not f.upstream_url for f in artifact.files):
+            return artifact
+        with self._locks_guard:
+            lock = self._mirror_locks.setdefault(artifact.id, threading.Lock())
+        with lock:
+            artifact = self.get_any(artifact.id)  # another request may have mirrored meanwhile
+            self._mirror(artifact)
+        with self._locks_guard:
+            self._mirror_locks.pop(artifact.id, None)
+        return artifact
+
+    def _mirror(self, artifact: Artifact) -> None:
         missing = [f for f in artifact.files if f.sha256 is None and f.upstream_url]
         if not missing:
-            return artifact
+            return
         upstream = [
             UpstreamFile(f.path, f.size, f.kind, f.upstream_url or "", f.upstream_digest) for f in missing
         ]
@@ -170,7 +184,6 @@ class ArtifactService:
             stored = self._blobs.put_stream(chunks)
             self._repo.record_file_digest(artifact.id, file.path, stored.sha256)
             by_path[file.path].sha256 = stored.sha256
-        return artifact
 
     # -- audit -------------------------------------------------------------------------------
     def _audit(self, artifact: Artifact, actor: User, action: str) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tmr.artifacts.interfaces import ArtifactRepository
 from tmr.artifacts.models import ArtifactSummary, ArtifactType
-from tmr.errors import InvalidInput, NotFound
+from tmr.errors import Busy, InvalidInput, NotFound
 from tmr.search.prefilter import required_literals
 from tmr.search.regex import compile_pattern
 
@@ -29,9 +30,19 @@ def decode_cursor(offset: str | None) -> int | None:
 
 
 class SearchService:
-    def __init__(self, repo: ArtifactRepository, page_size: int) -> None:
+    def __init__(
+        self,
+        repo: ArtifactRepository,
+        page_size: int,
+        regex_concurrency: int = 2,
+        regex_queue_s: float = 30.0,
+    ) -> None:
         self._repo = repo
         self._page_size = page_size
+        # Regex scans read every README: a few at a time keep the cheap requests of this worker
+        # responsive instead of letting many scans share (and starve) the CPU.
+        self._scans = threading.BoundedSemaphore(max(1, regex_concurrency))
+        self._queue_s = regex_queue_s
 
     def enumerate(
         self, queries: Sequence[Query], offset: str | None
@@ -54,7 +65,12 @@ class SearchService:
 
     def by_regex(self, pattern: str) -> list[ArtifactSummary]:
         matcher = compile_pattern(pattern)
-        found = self._repo.match_text(matcher, contains=required_literals(pattern))
+        if not self._scans.acquire(timeout=self._queue_s):
+            raise Busy("too many regex searches in progress; retry shortly")
+        try:
+            found = self._repo.match_text(matcher, contains=required_literals(pattern))
+        finally:
+            self._scans.release()
         if not found:
             raise NotFound("no artifact matches this regex")
         return found

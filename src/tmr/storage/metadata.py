@@ -6,14 +6,15 @@ transaction, so a failure leaves nothing half-written.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Engine, LargeBinary, and_, cast, delete, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from tmr.accounts.models import IssuedToken, User
 from tmr.artifacts.interfaces import NameFilter, TextMatcher
@@ -74,8 +75,24 @@ def _fill_row(row: ArtifactRow, artifact: Artifact) -> None:
     row.updated_by = artifact.updated_by
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+@contextlib.contextmanager
+def _available() -> Iterator[None]:
+    """A database that cannot be reached is a StorageUnavailable (503), not an unexpected 500."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise StorageUnavailable(f"metadata store unavailable: {exc.orig}") from exc
+
+
+def _contains_any(texts: Collection[str]) -> ColumnElement[bool]:
+    """Rows whose name or README contains one of `texts`: a substring scan in C inside the
+    database, so rows that cannot match never reach the regex engine. (SQLite's LIKE ignores ASCII
+    case: a few extra candidates, never a missed one.)"""
+    patterns = ["%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for t in texts]
+    return or_(
+        *[ArtifactRow.name.like(p, escape="\\") for p in patterns],
+        *[ArtifactRow.readme.like(p, escape="\\") for p in patterns],
+    )
 
 
 class SqlMetadataStore:
@@ -85,12 +102,23 @@ class SqlMetadataStore:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Session]:
+        with _available(), self._sessions() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with _available(), self._sessions.begin() as session:
+            yield session
+
     # -- artifacts -------------------------------------------------------------------------
     def create(self, artifact: Artifact) -> None:
         row = ArtifactRow(id=artifact.id)
         _fill_row(row, artifact)
         try:
-            with self._sessions.begin() as session:
+            with self._write() as session:
                 session.add(row)
                 session.flush()
                 for file_row in _file_rows(artifact):
@@ -100,7 +128,7 @@ class SqlMetadataStore:
             raise Conflict(f"artifact id {artifact.id} is taken") from exc
 
     def get(self, artifact_id: str) -> Artifact | None:
-        with self._sessions() as session:
+        with self._read() as session:
             row = session.scalar(select(ArtifactRow).where(ArtifactRow.id == artifact_id))
             if row is None:
                 return None
@@ -137,14 +165,14 @@ class SqlMetadataStore:
             )
 
     def find_by_url(self, type_: ArtifactType, url: str) -> ArtifactSummary | None:
-        with self._sessions() as session:
+        with self._read() as session:
             row = session.scalar(
                 select(ArtifactRow).where(ArtifactRow.type == type_.value, ArtifactRow.url == url).limit(1)
             )
             return _summary(row) if row else None
 
     def replace(self, artifact: Artifact) -> None:
-        with self._sessions.begin() as session:
+        with self._write() as session:
             row = session.scalar(select(ArtifactRow).where(ArtifactRow.id == artifact.id))
             if row is None:
                 raise NotFound(f"artifact {artifact.id} does not exist")
@@ -155,7 +183,7 @@ class SqlMetadataStore:
                 session.add(file_row)
 
     def delete(self, artifact_id: str) -> bool:
-        with self._sessions.begin() as session:
+        with self._write() as session:
             seq = session.scalar(select(ArtifactRow.seq).where(ArtifactRow.id == artifact_id))
             if seq is None:
                 return False
@@ -164,7 +192,7 @@ class SqlMetadataStore:
             return True
 
     def reset(self) -> None:
-        with self._sessions.begin() as session:
+        with self._write() as session:
             session.execute(delete(FileRow))
             session.execute(delete(ArtifactRow))
             session.execute(delete(AuditRow))
@@ -187,7 +215,7 @@ class SqlMetadataStore:
             query = query.where(ArtifactRow.seq > after)
         # One row more than asked tells whether another page exists without counting the table.
         query = query.order_by(ArtifactRow.seq).limit(limit + 1)
-        with self._sessions() as session:
+        with self._read() as session:
             rows = session.execute(query).all()
         more = len(rows) > limit
         rows = rows[:limit]
@@ -200,7 +228,7 @@ class SqlMetadataStore:
             .where(ArtifactRow.name == name)
             .order_by(ArtifactRow.seq)
         )
-        with self._sessions() as session:
+        with self._read() as session:
             return [
                 ArtifactSummary(id=r.id, name=r.name, type=ArtifactType(r.type))
                 for r in session.execute(query)
@@ -209,52 +237,49 @@ class SqlMetadataStore:
     def match_text(
         self, matcher: TextMatcher, contains: Collection[str] | None = None, batch_size: int = 2000
     ) -> list[ArtifactSummary]:
+        prefilter = _contains_any(contains) if contains else None
         if self.engine.dialect.name == "sqlite":
-            return self._match_text_sqlite(matcher)
-        return self._match_text_streamed(matcher, contains, batch_size)
+            return self._match_text_sqlite(matcher, prefilter)
+        return self._match_text_streamed(matcher, prefilter, batch_size)
 
-    def _match_text_sqlite(self, matcher: TextMatcher) -> list[ArtifactSummary]:
-        """One pass inside SQLite: the matcher runs as a SQL function, so only matching rows ever
-        become Python objects (a substring prefilter would cost a pass of its own here)."""
+    def _match_text_sqlite(
+        self, matcher: TextMatcher, prefilter: ColumnElement[bool] | None
+    ) -> list[ArtifactSummary]:
+        """One pass inside SQLite: the matcher runs as a SQL function after the substring
+        prefilter, so only matching rows ever become Python objects."""
 
-        def matches(text: str | None) -> bool:
-            return bool(text) and matcher.search(text) is not None  # type: ignore[arg-type]
+        def matches(name: bytes, readme: bytes | None) -> bool:
+            return matcher.search(name) is not None or (bool(readme) and matcher.search(readme) is not None)  # type: ignore[arg-type]
 
-        query = (
-            select(ArtifactRow.id, ArtifactRow.name, ArtifactRow.type)
-            .where(or_(func.tmr_match(ArtifactRow.name), func.tmr_match(ArtifactRow.readme)))
-            .order_by(ArtifactRow.seq)
-        )
-        with self._sessions() as session:
+        query = select(ArtifactRow.id, ArtifactRow.name, ArtifactRow.type)
+        if prefilter is not None:
+            query = query.where(prefilter)
+        # As BLOBs the texts reach the matcher as UTF-8 bytes, which is what RE2 reads anyway:
+        # no decoding into Python strings and no re-encoding per row.
+        as_bytes = (cast(ArtifactRow.name, LargeBinary), cast(ArtifactRow.readme, LargeBinary))
+        query = query.where(func.tmr_match(*as_bytes)).order_by(ArtifactRow.seq)
+        with self._read() as session:
             raw: Any = session.connection().connection.driver_connection
-            raw.create_function("tmr_match", 1, matches, deterministic=True)
+            raw.create_function("tmr_match", 2, matches, deterministic=True)
             try:
                 rows = session.execute(query).all()
             finally:
-                raw.create_function("tmr_match", 1, None)
+                raw.create_function("tmr_match", 2, None)
         return [ArtifactSummary(id=r.id, name=r.name, type=ArtifactType(r.type)) for r in rows]
 
     def _match_text_streamed(
-        self, matcher: TextMatcher, contains: Collection[str] | None, batch_size: int
+        self, matcher: TextMatcher, prefilter: ColumnElement[bool] | None, batch_size: int
     ) -> list[ArtifactSummary]:
-        """Stream candidates in keyset batches and match in Python. With `contains`, the database
-        keeps only rows whose name or README holds one of the strings (a scan in C), so far fewer
-        rows cross the wire."""
-        columns = (ArtifactRow.seq, ArtifactRow.id, ArtifactRow.name, ArtifactRow.type, ArtifactRow.readme)
-        prefilter = None
-        if contains:
-            patterns = ["%" + _like_escape(text) + "%" for text in contains]
-            prefilter = or_(
-                *[ArtifactRow.name.like(p, escape="\\") for p in patterns],
-                *[ArtifactRow.readme.like(p, escape="\\") for p in patterns],
-            )
+        """Stream the (prefiltered) rows in keyset batches and match them in Python."""
+        readme = func.convert_to(ArtifactRow.readme, "UTF8").label("readme")  # bytes: as RE2 reads them
+        columns = (ArtifactRow.seq, ArtifactRow.id, ArtifactRow.name, ArtifactRow.type, readme)
         found: list[ArtifactSummary] = []
         after = 0
         while True:
             query = select(*columns).where(ArtifactRow.seq > after)
             if prefilter is not None:
                 query = query.where(prefilter)
-            with self._sessions() as session:
+            with self._read() as session:
                 rows = session.execute(query.order_by(ArtifactRow.seq).limit(batch_size)).all()
             if not rows:
                 return found
@@ -265,12 +290,12 @@ class SqlMetadataStore:
 
     def count(self) -> dict[ArtifactType, int]:
         query = select(ArtifactRow.type, func.count()).group_by(ArtifactRow.type)
-        with self._sessions() as session:
+        with self._read() as session:
             found = {ArtifactType(t): int(n) for t, n in session.execute(query)}
         return {t: found.get(t, 0) for t in ArtifactType}
 
     def record_file_digest(self, artifact_id: str, path: str, sha256: str) -> None:
-        with self._sessions.begin() as session:
+        with self._write() as session:
             seq = session.scalar(select(ArtifactRow.seq).where(ArtifactRow.id == artifact_id))
             if seq is None:
                 raise NotFound(f"artifact {artifact_id} does not exist")
@@ -279,7 +304,7 @@ class SqlMetadataStore:
             )
 
     def referenced_digests(self) -> Iterator[str]:
-        with self._sessions() as session:
+        with self._read() as session:
             result = session.execute(
                 select(FileRow.sha256).where(FileRow.sha256.is_not(None)).distinct()
             ).scalars()
@@ -288,7 +313,7 @@ class SqlMetadataStore:
                     yield digest
 
     def add_audit(self, entry: AuditEntry) -> None:
-        with self._sessions.begin() as session:
+        with self._write() as session:
             session.add(
                 AuditRow(
                     artifact_id=entry.artifact.id,
@@ -303,7 +328,7 @@ class SqlMetadataStore:
 
     def audit_for(self, artifact_id: str) -> list[AuditEntry]:
         query = select(AuditRow).where(AuditRow.artifact_id == artifact_id).order_by(AuditRow.seq)
-        with self._sessions() as session:
+        with self._read() as session:
             return [
                 AuditEntry(
                     user_name=r.user_name,
@@ -318,20 +343,17 @@ class SqlMetadataStore:
             ]
 
     def ping(self) -> None:
-        try:
-            with self._sessions() as session:
-                session.execute(select(1))
-        except OperationalError as exc:
-            raise StorageUnavailable(f"metadata store unreachable: {exc.orig}") from exc
+        with self._read() as session:
+            session.execute(select(1))
 
     # -- accounts ----------------------------------------------------------------------------
     def get_user(self, name: str) -> User | None:
-        with self._sessions() as session:
+        with self._read() as session:
             row = session.get(UserRow, name)
             return User(row.name, row.is_admin, row.password_hash) if row else None
 
     def put_user(self, user: User) -> None:
-        with self._sessions.begin() as session:
+        with self._write() as session:
             row = session.get(UserRow, user.name)
             if row is None:
                 session.add(
@@ -347,12 +369,12 @@ class SqlMetadataStore:
                 row.is_admin = user.is_admin
 
     def delete_users_except(self, keep: Collection[str]) -> None:
-        with self._sessions.begin() as session:
+        with self._write() as session:
             session.execute(delete(TokenRow).where(TokenRow.user_name.not_in(list(keep))))
             session.execute(delete(UserRow).where(UserRow.name.not_in(list(keep))))
 
     def add_token(self, token: IssuedToken) -> None:
-        with self._sessions.begin() as session:
+        with self._write() as session:
             session.add(
                 TokenRow(
                     jti=token.jti,
@@ -366,7 +388,7 @@ class SqlMetadataStore:
 
     def spend_token(self, jti: str, now: datetime) -> bool:
         # One conditional UPDATE: concurrent workers can never spend the same use twice.
-        with self._sessions.begin() as session:
+        with self._write() as session:
             result = session.execute(
                 update(TokenRow)
                 .where(TokenRow.jti == jti, TokenRow.uses < TokenRow.max_uses, TokenRow.expires_at > now)
@@ -375,16 +397,16 @@ class SqlMetadataStore:
             return bool(getattr(result, "rowcount", 0) == 1)
 
     def state(self, key: str, default: str) -> str:
-        with self._sessions() as session:
+        with self._read() as session:
             row = session.get(KeyValueRow, key)
             if row is not None:
                 return row.value
         try:
-            with self._sessions.begin() as session:
+            with self._write() as session:
                 session.add(KeyValueRow(key=key, value=default))
         except SqlIntegrityError:
             pass  # another worker wrote it first; theirs wins
-        with self._sessions() as session:
+        with self._read() as session:
             row = session.get(KeyValueRow, key)
             assert row is not None
             return row.value

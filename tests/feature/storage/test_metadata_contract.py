@@ -225,3 +225,14 @@ def test_text_matching_over_names_and_readmes(metadata_store: SqlMetadataStore) 
     assert ids("(plain|percent)", ["plain", "percent"]) == ["2", "3"]
     assert ids("zzz-nothing") == []
     assert ids("^$") == []  # an empty README is no match for an empty pattern's anchor
+
+
+def test_an_unreachable_database_is_storage_unavailable() -> None:
+    from tmr.errors import StorageUnavailable
+    from tmr.storage.database import make_engine
+
+    store = SqlMetadataStore(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"))
+    with pytest.raises(StorageUnavailable):
+        store.ping()
+    with pytest.raises(StorageUnavailable):
+        store.count()
