@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.include_router(module.router)
     # Outermost last: the prefix is stripped first, then CORS, the body cap and the request log.
     app.add_middleware(RequestLog, metrics=registry.metrics)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, exempt=("/upload",))
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -44,7 +45,10 @@ class Settings(BaseSettings):
 
     log_level: int = Field(default=1, alias="LOG_LEVEL")
     log_file: Path | None = Field(default=None, alias="LOG_FILE")
-    cors_origins: list[str] = Field(default_factory=lambda: ["*"], alias="TMR_CORS_ORIGINS")
+    # Comma-separated in the environment (a JSON list works too).
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"], alias="TMR_CORS_ORIGINS"
+    )
     max_body_bytes: int = Field(default=1024 * 1024, alias="TMR_MAX_JSON_BODY")
     page_size: int = Field(default=100, alias="TMR_PAGE_SIZE")
     max_page_size: int = Field(default=1000, alias="TMR_MAX_PAGE_SIZE")
@@ -56,6 +60,8 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 

@@ -230,22 +230,14 @@ class HubRoutes:
         if entry.lfs:
             item["lfs"] = {"oid": entry.blob.sha256, "size": entry.size, "pointerSize": len(entry.pointer)}
         if expand:
-            item["lastCommit"] = {
-                "id": sha,
-                "title": "Upload folder using huggingface_hub",
-                "date": repo.last_modified,
-            }
+            item["lastCommit"] = _last_commit(repo, sha)
         return item
 
     @staticmethod
     def _dir_entry(repo: HfRepo, path: str, sha: str, expand: bool) -> dict[str, Any]:
         item: dict[str, Any] = {"type": "directory", "oid": repo.tree_ids[path], "size": 0, "path": path}
         if expand:
-            item["lastCommit"] = {
-                "id": sha,
-                "title": "Upload folder using huggingface_hub",
-                "date": repo.last_modified,
-            }
+            item["lastCommit"] = _last_commit(repo, sha)
         return item
 
     def _tree(self, request: Request, repo: HfRepo, sha: str, base: str) -> Response:
@@ -335,3 +327,8 @@ class HubRoutes:
             headers.update({"X-Linked-Etag": f'"{entry.blob.sha256}"', "X-Linked-Size": str(entry.size)})
         media = "application/octet-stream" if entry.lfs else "text/plain; charset=utf-8"
         return blob_response(request, entry.blob, headers, media)
+
+
+def _last_commit(repo: HfRepo, sha: str) -> dict[str, Any]:
+    """The `lastCommit` of an expanded tree entry: every fixture file comes from one commit."""
+    return {"id": sha, "title": "Upload folder using huggingface_hub", "date": repo.last_modified}

@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import pytest
+
+from tmr.settings import Settings
+
+
+def test_defaults_are_the_embedded_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "TMR_DATA_DIR",
+        "TMR_DATABASE_URL",
+        "S3_BUCKET",
+        "TMR_BLOB_STORE",
+        "HF_ENDPOINT",
+        "GITHUB_API_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.resolved_database_url == f"sqlite:///{Path('var/tmr.sqlite3').resolve()}"
+    assert settings.resolved_blob_store == "filesystem"
+    assert settings.hf_endpoint == "https://huggingface.co"
+    assert settings.github_api_url == "https://api.github.com"
+
+
+def test_original_deployment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("S3_BUCKET", "models")
+    monkeypatch.setenv("TMR_DATABASE_URL", "postgres://u@db/tmr")
+    monkeypatch.setenv("LOG_LEVEL", "2")
+    monkeypatch.setenv("TMR_CORS_ORIGINS", "https://a.example, https://b.example")
+    settings = Settings()
+    assert settings.resolved_blob_store == "s3"
+    assert settings.resolved_database_url == "postgresql+psycopg://u@db/tmr"
+    assert settings.log_level == 2
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+
+
+@pytest.mark.parametrize(("value", "level"), [("0", 0), ("debug", 2), ("info", 1), ("silent", 0)])
+def test_log_level_names(monkeypatch: pytest.MonkeyPatch, value: str, level: int) -> None:
+    monkeypatch.setenv("LOG_LEVEL", value)
+    assert Settings().log_level == level
+
+
+def test_both_spellings_of_the_default_password() -> None:
+    spellings = Settings().passwords
+    assert len(spellings) == 2
+    assert spellings[0].endswith("DROP TABLE packages;")
+    assert spellings[1].endswith("DROP TABLE artifacts;")
