@@ -11,6 +11,8 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from sqlalchemy import ColumnElement, Engine, LargeBinary, and_, cast, delete, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -73,6 +75,13 @@ def _fill_row(row: ArtifactRow, artifact: Artifact) -> None:
     if artifact.updated_at is not None:
         row.updated_at = artifact.updated_at
     row.updated_by = artifact.updated_by
+
+
+class _RawText(Loader):
+    """Loads PostgreSQL `text` as the bytes on the wire (UTF-8), skipping the decode."""
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
 
 
 @contextlib.contextmanager
@@ -270,23 +279,24 @@ class SqlMetadataStore:
     def _match_text_streamed(
         self, matcher: TextMatcher, prefilter: ColumnElement[bool] | None, batch_size: int
     ) -> list[ArtifactSummary]:
-        """Stream the (prefiltered) rows in keyset batches and match them in Python."""
-        readme = func.convert_to(ArtifactRow.readme, "UTF8").label("readme")  # bytes: as RE2 reads them
-        columns = (ArtifactRow.seq, ArtifactRow.id, ArtifactRow.name, ArtifactRow.type, readme)
+        """PostgreSQL: one server-side cursor streams the (prefiltered, trigram-indexed) rows in
+        batches of `batch_size`; READMEs arrive as raw UTF-8 bytes, the form RE2 reads, so no row
+        is decoded into a Python string unless it matches."""
+        query = select(ArtifactRow.id, ArtifactRow.name, ArtifactRow.type, ArtifactRow.readme)
+        if prefilter is not None:
+            query = query.where(prefilter)
+        compiled = query.order_by(ArtifactRow.seq).compile(dialect=self.engine.dialect)
         found: list[ArtifactSummary] = []
-        after = 0
-        while True:
-            query = select(*columns).where(ArtifactRow.seq > after)
-            if prefilter is not None:
-                query = query.where(prefilter)
-            with self._read() as session:
-                rows = session.execute(query.order_by(ArtifactRow.seq).limit(batch_size)).all()
-            if not rows:
-                return found
-            for r in rows:
-                if matcher.search(r.name) is not None or (r.readme and matcher.search(r.readme) is not None):
-                    found.append(ArtifactSummary(id=r.id, name=r.name, type=ArtifactType(r.type)))
-            after = rows[-1].seq
+        with self._read() as session:
+            raw: Any = session.connection().connection.driver_connection
+            with raw.cursor(name=f"tmr_scan_{id(found):x}") as cursor:
+                cursor.adapters.register_loader("text", _RawText)
+                cursor.itersize = batch_size
+                cursor.execute(str(compiled), compiled.params)
+                for artifact_id, name, type_, readme in cursor:
+                    if matcher.search(name) is not None or (readme and matcher.search(readme) is not None):
+                        found.append(ArtifactSummary(id=artifact_id, name=name, type=ArtifactType(type_)))
+        return found
 
     def count(self) -> dict[ArtifactType, int]:
         query = select(ArtifactRow.type, func.count()).group_by(ArtifactRow.type)
