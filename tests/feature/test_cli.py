@@ -1,0 +1,30 @@
+"""The command line: schema migration and orphan collection on a real data directory."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tmr.cli import cli
+from tmr.container import build_registry
+from tmr.settings import Settings
+
+
+def test_migrate_then_gc_removes_only_orphans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMR_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("TMR_DATABASE_URL", raising=False)
+    monkeypatch.delenv("S3_BUCKET", raising=False)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "tmr.sqlite3").exists()
+
+    registry = build_registry(Settings())
+    orphan = registry.blobs.put_bytes(b"nobody references me").sha256
+    registry.close()
+    result = runner.invoke(cli, ["gc"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 orphan blob" in result.output
+    registry = build_registry(Settings())
+    assert not registry.blobs.exists(orphan)
+    registry.close()
