@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
-from tmr.artifacts.models import Artifact, ArtifactSummary, ArtifactType, AuditEntry
+from tmr.artifacts.models import Artifact, ArtifactLink, ArtifactSummary, ArtifactType, AuditEntry
 
 
 class TextMatcher(Protocol):
     """A compiled pattern: `search` returns None when the text holds no match."""
 
     def search(self, text: str | bytes) -> object | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRating:
+    """A rating as stored: the contract's fields, the evidence they came from, and when."""
+
+    rating: dict[str, Any]
+    evidence: dict[str, Any]
+    failed: bool
+    computed_at: datetime
+    engine_version: int
 
 
 # (name or None for any name, types or None for any type)
@@ -67,6 +80,26 @@ class ArtifactRepository(Protocol):
     def add_audit(self, entry: AuditEntry) -> None: ...
 
     def audit_for(self, artifact_id: str) -> list[AuditEntry]: ...
+
+    def answering_to(self, keys: Collection[str]) -> dict[str, list[ArtifactSummary]]:
+        """For each lineage key, the artifacts that answer to it."""
+        ...
+
+    def linking_to(self, keys: Collection[str]) -> list[tuple[ArtifactSummary, ArtifactLink]]:
+        """Artifacts that name one of `keys` as a parent, with the link."""
+        ...
+
+    def keys_and_links(
+        self, artifact_ids: Collection[str]
+    ) -> dict[str, tuple[set[str], list[ArtifactLink]]]: ...
+
+    def sizes(self, artifact_ids: Collection[str]) -> dict[str, int]:
+        """Download size in bytes of each artifact."""
+        ...
+
+    def save_rating(self, artifact_id: str, rating: StoredRating) -> None: ...
+
+    def load_rating(self, artifact_id: str) -> StoredRating | None: ...
 
     def ping(self) -> None:
         """Raise StorageUnavailable when the database cannot answer."""

@@ -42,6 +42,16 @@ class FileEntry:
         return self.sha256 is not None
 
 
+@dataclass(frozen=True, slots=True)
+class ArtifactLink:
+    """A reference from this artifact to a parent (base model, dataset, code), by normalised key.
+    It resolves at query time against whatever is registered then."""
+
+    key: str
+    relationship: str
+    source: str
+
+
 @dataclass(slots=True)
 class Artifact:
     id: str
@@ -56,6 +66,8 @@ class Artifact:
     version: str | None = None
     notes: list[str] = field(default_factory=list)
     files: list[FileEntry] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+    links: list[ArtifactLink] = field(default_factory=list)
     created_at: datetime | None = None
     created_by: str | None = None
     updated_at: datetime | None = None

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from tmr.accounts.models import User
+from tmr.analysis.references import keys_for, references
 from tmr.artifacts.ids import is_valid_id, new_artifact_id
 from tmr.artifacts.interfaces import ArtifactRepository
-from tmr.artifacts.models import Artifact, ArtifactSummary, ArtifactType, AuditEntry, FileEntry
+from tmr.artifacts.models import Artifact, ArtifactLink, ArtifactSummary, ArtifactType, AuditEntry, FileEntry
 from tmr.errors import Conflict, InvalidInput, NotFound
 from tmr.sources.models import SourceKind, SourceSnapshot, UpstreamFile
 from tmr.sources.registry import SourceRegistry
@@ -141,6 +142,19 @@ class ArtifactService:
                     upstream_digest=upstream.upstream_digest,
                 )
             )
+        links: list[ArtifactLink] = []
+        if type_ is ArtifactType.MODEL:
+            try:
+                links = references(
+                    snapshot.card,
+                    snapshot.facts.get("config"),
+                    snapshot.facts.get("adapter_config"),
+                    snapshot.readme,
+                )
+            except InvalidInput as exc:
+                snapshot.notes.append(exc.message)
+                snapshot.facts["lineage_error"] = exc.message
+        keys = keys_for(name, url, snapshot.ref.repo_id or None)
         return Artifact(
             id="",
             type=type_,
@@ -154,6 +168,8 @@ class ArtifactService:
             version=snapshot.version,
             notes=snapshot.notes,
             files=files,
+            keys=keys,
+            links=[link for link in links if link.key not in keys],  # a model is not its own parent
         )
 
     # -- files -------------------------------------------------------------------------------

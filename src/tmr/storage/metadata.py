@@ -19,9 +19,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tmr.accounts.models import IssuedToken, User
-from tmr.artifacts.interfaces import NameFilter, TextMatcher
+from tmr.artifacts.interfaces import NameFilter, StoredRating, TextMatcher
 from tmr.artifacts.models import (
     Artifact,
+    ArtifactLink,
     ArtifactSummary,
     ArtifactType,
     AuditEntry,
@@ -33,7 +34,10 @@ from tmr.storage.tables import (
     ArtifactRow,
     AuditRow,
     FileRow,
+    KeyRow,
     KeyValueRow,
+    LinkRow,
+    RatingRow,
     TokenRow,
     UserRow,
 )
@@ -55,6 +59,18 @@ def _file_rows(artifact: Artifact) -> list[FileRow]:
         )
         for f in artifact.files
     ]
+
+
+def _add_children(session: Session, seq: int, artifact: Artifact) -> None:
+    for file_row in _file_rows(artifact):
+        file_row.artifact_seq = seq
+        session.add(file_row)
+    for key in sorted(artifact.keys):
+        session.add(KeyRow(artifact_seq=seq, key=key))
+    for link in artifact.links:
+        session.add(
+            LinkRow(artifact_seq=seq, key=link.key, relationship=link.relationship, source=link.source)
+        )
 
 
 def _fill_row(row: ArtifactRow, artifact: Artifact) -> None:
@@ -130,9 +146,7 @@ class SqlMetadataStore:
             with self._write() as session:
                 session.add(row)
                 session.flush()
-                for file_row in _file_rows(artifact):
-                    file_row.artifact_seq = row.seq
-                    session.add(file_row)
+                _add_children(session, row.seq, artifact)
         except SqlIntegrityError as exc:
             raise Conflict(f"artifact id {artifact.id} is taken") from exc
 
@@ -144,6 +158,11 @@ class SqlMetadataStore:
             files = session.scalars(
                 select(FileRow).where(FileRow.artifact_seq == row.seq).order_by(FileRow.path)
             ).all()
+            keys = set(session.scalars(select(KeyRow.key).where(KeyRow.artifact_seq == row.seq)))
+            links = [
+                ArtifactLink(link.key, link.relationship, link.source)
+                for link in session.scalars(select(LinkRow).where(LinkRow.artifact_seq == row.seq))
+            ]
             return Artifact(
                 id=row.id,
                 type=ArtifactType(row.type),
@@ -167,6 +186,8 @@ class SqlMetadataStore:
                     )
                     for f in files
                 ],
+                keys=keys,
+                links=links,
                 created_at=row.created_at,
                 created_by=row.created_by,
                 updated_at=row.updated_at,
@@ -186,25 +207,24 @@ class SqlMetadataStore:
             if row is None:
                 raise NotFound(f"artifact {artifact.id} does not exist")
             _fill_row(row, artifact)
-            session.execute(delete(FileRow).where(FileRow.artifact_seq == row.seq))
-            for file_row in _file_rows(artifact):
-                file_row.artifact_seq = row.seq
-                session.add(file_row)
+            for table in (FileRow, KeyRow, LinkRow, RatingRow):
+                session.execute(delete(table).where(table.artifact_seq == row.seq))
+            _add_children(session, row.seq, artifact)
 
     def delete(self, artifact_id: str) -> bool:
         with self._write() as session:
             seq = session.scalar(select(ArtifactRow.seq).where(ArtifactRow.id == artifact_id))
             if seq is None:
                 return False
-            session.execute(delete(FileRow).where(FileRow.artifact_seq == seq))
+            for table in (FileRow, KeyRow, LinkRow, RatingRow):
+                session.execute(delete(table).where(table.artifact_seq == seq))
             session.execute(delete(ArtifactRow).where(ArtifactRow.seq == seq))
             return True
 
     def reset(self) -> None:
         with self._write() as session:
-            session.execute(delete(FileRow))
-            session.execute(delete(ArtifactRow))
-            session.execute(delete(AuditRow))
+            for table in (FileRow, KeyRow, LinkRow, RatingRow, ArtifactRow, AuditRow):
+                session.execute(delete(table))
 
     def page(
         self, filters: Sequence[NameFilter], after: int | None, limit: int
@@ -351,6 +371,117 @@ class SqlMetadataStore:
                 )
                 for r in session.scalars(query)
             ]
+
+    # -- lineage -----------------------------------------------------------------------------
+    def answering_to(self, keys: Collection[str]) -> dict[str, list[ArtifactSummary]]:
+        """For each key, the artifacts that answer to it."""
+        if not keys:
+            return {}
+        query = (
+            select(KeyRow.key, ArtifactRow.id, ArtifactRow.name, ArtifactRow.type)
+            .join(ArtifactRow, ArtifactRow.seq == KeyRow.artifact_seq)
+            .where(KeyRow.key.in_(sorted(keys)))
+            .order_by(ArtifactRow.seq)
+        )
+        found: dict[str, list[ArtifactSummary]] = {}
+        with self._read() as session:
+            for r in session.execute(query):
+                found.setdefault(r.key, []).append(ArtifactSummary(r.id, r.name, ArtifactType(r.type)))
+        return found
+
+    def linking_to(self, keys: Collection[str]) -> list[tuple[ArtifactSummary, ArtifactLink]]:
+        """Artifacts that name one of `keys` as a parent, with the link."""
+        if not keys:
+            return []
+        query = (
+            select(
+                LinkRow.key,
+                LinkRow.relationship,
+                LinkRow.source,
+                ArtifactRow.id,
+                ArtifactRow.name,
+                ArtifactRow.type,
+            )
+            .join(ArtifactRow, ArtifactRow.seq == LinkRow.artifact_seq)
+            .where(LinkRow.key.in_(sorted(keys)))
+            .order_by(ArtifactRow.seq)
+        )
+        with self._read() as session:
+            return [
+                (
+                    ArtifactSummary(r.id, r.name, ArtifactType(r.type)),
+                    ArtifactLink(r.key, r.relationship, r.source),
+                )
+                for r in session.execute(query)
+            ]
+
+    def keys_and_links(self, artifact_ids: Collection[str]) -> dict[str, tuple[set[str], list[ArtifactLink]]]:
+        """Keys and links of several artifacts at once (one round trip per table)."""
+        if not artifact_ids:
+            return {}
+        ids = sorted(artifact_ids)
+        result: dict[str, tuple[set[str], list[ArtifactLink]]] = {i: (set(), []) for i in ids}
+        with self._read() as session:
+            key_rows = session.execute(
+                select(ArtifactRow.id, KeyRow.key)
+                .join(KeyRow, KeyRow.artifact_seq == ArtifactRow.seq)
+                .where(ArtifactRow.id.in_(ids))
+            )
+            for key_row in key_rows:
+                result[key_row.id][0].add(key_row.key)
+            link_rows = session.execute(
+                select(ArtifactRow.id, LinkRow.key, LinkRow.relationship, LinkRow.source)
+                .join(LinkRow, LinkRow.artifact_seq == ArtifactRow.seq)
+                .where(ArtifactRow.id.in_(ids))
+            )
+            for link_row in link_rows:
+                result[link_row.id][1].append(
+                    ArtifactLink(link_row.key, link_row.relationship, link_row.source)
+                )
+        return result
+
+    def sizes(self, artifact_ids: Collection[str]) -> dict[str, int]:
+        if not artifact_ids:
+            return {}
+        query = select(ArtifactRow.id, ArtifactRow.size_bytes).where(ArtifactRow.id.in_(sorted(artifact_ids)))
+        with self._read() as session:
+            return {r.id: int(r.size_bytes) for r in session.execute(query)}
+
+    # -- ratings -------------------------------------------------------------------------------
+    def save_rating(self, artifact_id: str, rating: StoredRating) -> None:
+        with self._write() as session:
+            seq = session.scalar(select(ArtifactRow.seq).where(ArtifactRow.id == artifact_id))
+            if seq is None:
+                raise NotFound(f"artifact {artifact_id} does not exist")
+            session.execute(delete(RatingRow).where(RatingRow.artifact_seq == seq))
+            session.add(
+                RatingRow(
+                    artifact_seq=seq,
+                    rating=rating.rating,
+                    evidence=rating.evidence,
+                    failed=rating.failed,
+                    computed_at=rating.computed_at,
+                    engine_version=rating.engine_version,
+                )
+            )
+
+    def load_rating(self, artifact_id: str) -> StoredRating | None:
+        query = (
+            select(RatingRow)
+            .join(ArtifactRow, ArtifactRow.seq == RatingRow.artifact_seq)
+            .where(ArtifactRow.id == artifact_id)
+        )
+        with self._read() as session:
+            row = session.scalar(query)
+            if row is None:
+                return None
+            return StoredRating(
+                rating=dict(row.rating),
+                evidence=dict(row.evidence),
+                failed=row.failed,
+                computed_at=row.computed_at,
+                engine_version=row.engine_version,
+            )
 
     def ping(self) -> None:
         with self._read() as session:

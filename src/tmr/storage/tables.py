@@ -142,3 +142,42 @@ class KeyValueRow(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class KeyRow(Base):
+    """The names an artifact answers to in lineage references (repo id, name, URL), lower-case."""
+
+    __tablename__ = "artifact_keys"
+
+    artifact_seq: Mapped[int] = mapped_column(
+        ForeignKey("artifacts.seq", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(512), primary_key=True, index=True)
+
+
+class LinkRow(Base):
+    """A parent an artifact names (base model, dataset, code), by key."""
+
+    __tablename__ = "artifact_links"
+
+    artifact_seq: Mapped[int] = mapped_column(
+        ForeignKey("artifacts.seq", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(512), primary_key=True, index=True)
+    relationship: Mapped[str] = mapped_column(String(64), nullable=False)
+    source: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class RatingRow(Base):
+    """The stored rating of a model with the evidence it came from."""
+
+    __tablename__ = "ratings"
+
+    artifact_seq: Mapped[int] = mapped_column(
+        ForeignKey("artifacts.seq", ondelete="CASCADE"), primary_key=True
+    )
+    rating: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    failed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    engine_version: Mapped[int] = mapped_column(Integer, nullable=False)

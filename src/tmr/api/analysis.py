@@ -1,0 +1,55 @@
+"""Contract routes of the trust analyses: lineage and size cost (rating and licenses live in
+their own modules)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from tmr.analysis.lineage import lineage_graph, size_cost
+from tmr.api.deps import RegistryDep, TypeDep, UserDep
+from tmr.artifacts.models import ArtifactType
+from tmr.errors import InvalidInput
+
+router = APIRouter(tags=["analysis"])
+
+
+@router.get("/artifact/model/{id}/lineage")
+def lineage(user: UserDep, registry: RegistryDep, id: str) -> dict[str, Any]:
+    artifact = registry.artifacts.get(ArtifactType.MODEL, id)
+    error = artifact.upstream.get("lineage_error")
+    if error:
+        raise InvalidInput(f"the lineage graph cannot be computed: {error}")
+    graph = lineage_graph(registry.store, artifact)
+    return {
+        "nodes": [
+            {
+                "artifact_id": node.id,
+                "name": node.name,
+                "source": graph.sources[node.id],
+                "metadata": {"type": node.type.value},
+            }
+            for node in graph.nodes.values()
+        ],
+        "edges": [
+            {
+                "from_node_artifact_id": e.parent,
+                "to_node_artifact_id": e.child,
+                "relationship": e.relationship,
+            }
+            for e in graph.edges.values()
+        ],
+    }
+
+
+@router.get("/artifact/{artifact_type}/{id}/cost")
+def cost(
+    user: UserDep,
+    registry: RegistryDep,
+    type_: TypeDep,
+    id: str,
+    dependency: Annotated[bool, Query()] = False,
+) -> dict[str, dict[str, float]]:
+    artifact = registry.artifacts.get(type_, id)
+    return size_cost(registry.store, artifact, dependency)

@@ -1,0 +1,94 @@
+"""The evidence a rating is computed from: plain data gathered once per model by the sources.
+
+Metrics are pure functions of these records (no I/O), so they are testable on fixtures and a
+stored rating can be explained by the evidence stored beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class FileFact:
+    path: str
+    size: int
+    kind: str  # tmr.artifacts.models.FileKind value: weights, config, tokenizer, docs, code, data, other
+
+
+@dataclass(frozen=True, slots=True)
+class Contributor:
+    login: str
+    contributions: int
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestFact:
+    """A merged pull request of the linked repository's recent window."""
+
+    number: int
+    approved: bool  # at least one APPROVED review
+    code_lines: int  # additions + deletions in code files (weights and data files excluded)
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryEvidence:
+    """A GitHub repository linked to the model (from its card) or registered as code."""
+
+    url: str
+    full_name: str
+    license: str | None
+    readme: str
+    stars: int
+    forks: int
+    open_issues: int
+    archived: bool
+    pushed_at: datetime | None
+    contributors: tuple[Contributor, ...]
+    files: tuple[FileFact, ...]
+    # None when pull requests could not be read; () when the repository has none.
+    pulls: tuple[PullRequestFact, ...] | None
+    direct_commit_lines: int = 0  # code lines in the window that entered without a pull request
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetEvidence:
+    """A dataset the model names (card `datasets:`), with what is known of it."""
+
+    name: str  # as the card names it, e.g. "bookcorpus/bookcorpus" or "squad"
+    url: str | None  # the Hub URL when it resolves
+    card: dict[str, Any] = field(default_factory=dict)
+    readme: str = ""
+    license: str | None = None
+    downloads: int = 0
+    likes: int = 0
+    files: tuple[FileFact, ...] = ()
+    registered: bool = False  # also an artifact of this registry
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEvidence:
+    name: str
+    url: str
+    readme: str  # the whole card, front matter included
+    card: dict[str, Any]  # parsed YAML front matter ({} when none or broken)
+    card_error: str | None
+    license: str | None
+    downloads: int
+    likes: int
+    tags: tuple[str, ...]
+    pipeline_tag: str | None
+    library_name: str | None
+    config: dict[str, Any] | None  # config.json
+    adapter_config: dict[str, Any] | None  # adapter_config.json
+    files: tuple[FileFact, ...]
+    repository: RepositoryEvidence | None  # the linked GitHub code repository, if any
+    datasets: tuple[DatasetEvidence, ...]  # the datasets the card names
+    parent_net_scores: tuple[float, ...] = ()  # net scores of the model's registered parents
+    last_modified: datetime | None = None
+
+    @property
+    def weights_bytes(self) -> int:
+        return sum(f.size for f in self.files if f.kind == "weights")
