@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tmr import __version__
-from tmr.api import analysis, artifacts, downloads, search, system
+from tmr.api import analysis, artifacts, downloads, rating, search, system
 from tmr.api.errors import install_error_handlers
 from tmr.api.middleware import ApiPrefix, BodyLimit, RequestLog
 from tmr.container import Registry, build_registry
@@ -35,8 +35,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     )
     app.state.registry = registry
     install_error_handlers(app)
-    # search before artifacts: `/artifact/byRegEx` must not be read as `/artifact/{artifact_type}`.
-    for module in (system, search, artifacts, analysis, downloads):
+    # search and rating before artifacts: `/artifact/byRegEx` and `/artifact/ingest` must not be
+    # read as `/artifact/{artifact_type}`.
+    for module in (system, search, rating, artifacts, analysis, downloads):
         app.include_router(module.router)
     # Outermost last: the prefix is stripped first, then CORS, the body cap and the request log.
     app.add_middleware(RequestLog, metrics=registry.metrics)

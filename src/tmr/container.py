@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from tmr.accounts.service import AccountService
 from tmr.artifacts.service import ArtifactService
 from tmr.observability.metrics import RequestMetrics
+from tmr.rating.engine import default_engine
+from tmr.rating.service import RatingService
 from tmr.search.service import SearchService
 from tmr.settings import Settings
 from tmr.sources.registry import SourceRegistry
@@ -26,6 +28,7 @@ class Registry:
     accounts: AccountService
     artifacts: ArtifactService
     search: SearchService
+    ratings: RatingService
     metrics: RequestMetrics = field(default_factory=RequestMetrics)
     started_at: float = field(default_factory=time.time)
 
@@ -65,12 +68,14 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         static_admin_token=settings.auth_token,
     )
     accounts.ensure_default_admin()
+    artifacts = ArtifactService(store, blobs, sources)
     return Registry(
         settings=settings,
         store=store,
         blobs=blobs,
         sources=sources,
         accounts=accounts,
-        artifacts=ArtifactService(store, blobs, sources),
+        artifacts=artifacts,
+        ratings=RatingService(store, artifacts, sources, default_engine()),
         search=SearchService(store, settings.page_size, settings.regex_concurrency, settings.regex_queue_s),
     )

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     upstream_backoff_s: float = Field(default=0.5, alias="TMR_UPSTREAM_BACKOFF_S")
     eager_file_limit: int = Field(default=8 * 1024 * 1024, alias="TMR_EAGER_FILE_LIMIT")
 
+    # "enforce": POST /artifact/model applies the ingest gate too. Off by default: the contract's
+    # client registers models through that route and expects low ratings for some of them.
+    ingest_gate: Literal["off", "enforce"] = Field(default="off", alias="TMR_INGEST_GATE")
     auth_token: str | None = Field(default=None, alias="AUTH_TOKEN")
     jwt_secret: str | None = Field(default=None, alias="TMR_JWT_SECRET")
     token_ttl_s: int = Field(default=10 * 3600, alias="TMR_TOKEN_TTL_S")

@@ -177,3 +177,75 @@ def test_bad_input_over_the_wire(server: ServerProcess, emulator: EmulatorServer
         json={"user": {"name": "ece30861defaultadminuser", "is_admin": True}, "secret": {"password": "x"}},
     )
     assert wrong.status_code == 401
+
+
+def test_trust_analyses_over_the_wire(server: ServerProcess) -> None:
+    """Thirteen ratings at once, lineage from each member of a chain, cost, license checks."""
+    client = httpx.Client(base_url=server.url, timeout=180)
+    headers = server.login()
+    assert client.delete("/reset", headers=headers).status_code == 200
+    models = [m for m in hf_models() if not m.private][:13]
+    ids = []
+    for model in models:
+        response = client.post("/artifact/model", json={"url": model.url}, headers=headers)
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["metadata"]["id"])
+
+    def rate(artifact_id: str) -> httpx.Response:
+        return client.get(f"/artifact/model/{artifact_id}/rate", headers=headers)
+
+    with ThreadPoolExecutor(13) as pool:
+        ratings = list(pool.map(rate, ids))
+    for response in ratings:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body) == 26
+        assert all(value is not None for value in body.values())
+        assert body["reviewedness"] == -1 or 0 <= body["reviewedness"] <= 1
+
+    by_url = dict(zip([m.url for m in models], ids, strict=True))
+    chain = [
+        by_url[f"https://huggingface.co/acme/{name}"]
+        for name in ("base-lm", "base-lm-finetuned", "base-lm-finetuned-lora")
+    ]
+    graphs = []
+    for member in chain:
+        body = client.get(f"/artifact/model/{member}/lineage", headers=headers).json()
+        nodes = frozenset(n["artifact_id"] for n in body["nodes"])
+        edges = frozenset((e["from_node_artifact_id"], e["to_node_artifact_id"]) for e in body["edges"])
+        graphs.append((nodes, edges))
+    assert len(set(graphs)) == 1
+    assert set(chain) <= graphs[0][0]
+    assert {(chain[0], chain[1]), (chain[1], chain[2])} <= graphs[0][1]
+
+    alone = client.get(f"/artifact/model/{chain[2]}/cost", headers=headers).json()
+    full = client.get(
+        f"/artifact/model/{chain[2]}/cost", params={"dependency": "true"}, headers=headers
+    ).json()
+    assert set(alone) == {chain[2]}
+    assert set(chain) <= set(full)
+    assert full[chain[2]]["total_cost"] > alone[chain[2]]["total_cost"] > 0
+
+    bert = by_url["https://huggingface.co/google-bert/bert-base-uncased"]
+    nc = by_url["https://huggingface.co/someone/nc-model"]
+    check = f"/artifact/model/{bert}/license-check"
+    assert (
+        client.post(
+            check, json={"github_url": "https://github.com/google-research/bert"}, headers=headers
+        ).json()
+        is True
+    )
+    assert (
+        client.post(
+            f"/artifact/model/{nc}/license-check",
+            json={"github_url": "https://github.com/psf/requests"},
+            headers=headers,
+        ).json()
+        is False
+    )
+    assert (
+        client.post(
+            check, json={"github_url": "https://github.com/nobody/nothing"}, headers=headers
+        ).status_code
+        == 404
+    )

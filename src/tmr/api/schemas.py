@@ -59,6 +59,10 @@ class ArtifactRegEx(_In):
     regex: StrictStr
 
 
+class LicenseCheckRequest(_In):
+    github_url: StrictStr
+
+
 class UserIn(_In):
     name: StrictStr = Field(min_length=1)
     is_admin: StrictBool | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -25,6 +25,7 @@ class StoredRating:
     failed: bool
     computed_at: datetime
     engine_version: int
+    errors: dict[str, str] = field(default_factory=dict)  # metric → why it failed
 
 
 # (name or None for any name, types or None for any type)

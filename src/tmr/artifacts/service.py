@@ -7,9 +7,11 @@ orphan blobs that `collect_orphans` can remove.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tmr.accounts.models import User
@@ -25,6 +27,14 @@ from tmr.storage.blobs.base import BlobStore
 log = logging.getLogger("tmr.artifacts")
 MAX_NAME_LENGTH = 512
 _ID_ATTEMPTS = 5
+
+
+@dataclass(slots=True)
+class PreparedArtifact:
+    """An artifact read from its source but not stored: its metadata and small files' bytes."""
+
+    artifact: Artifact
+    contents: dict[str, bytes]
 
 
 def _now() -> datetime:
@@ -76,13 +86,24 @@ class ArtifactService:
 
     # -- writing ---------------------------------------------------------------------------
     def register(self, type_: ArtifactType, url: str, name: str | None, actor: User) -> Artifact:
+        return self.commit(self.prepare(type_, url, name), actor)
+
+    def prepare(self, type_: ArtifactType, url: str, name: str | None) -> PreparedArtifact:
+        """Everything about a new artifact, read from its source, with nothing stored yet (the
+        ingest gate rates it before deciding to keep it)."""
         ref = self._sources.parse(url, type_)
         chosen = check_name(name) if name is not None else ref.default_name
         if self._repo.find_by_url(type_, url) is not None:
             raise Conflict(f"a {type_.value} with url {url} is already registered")
         snapshot = self._sources.inspect(ref)
+        artifact, contents = self._build(type_, chosen, url, snapshot)
+        return PreparedArtifact(artifact, contents)
+
+    def commit(self, prepared: PreparedArtifact, actor: User) -> Artifact:
+        """Store a prepared artifact: its small files' blobs first, then one transaction."""
+        artifact = prepared.artifact
+        self._store_contents(prepared.contents)
         now = self._clock()
-        artifact = self._build(type_, chosen, url, snapshot)
         artifact.created_at = artifact.updated_at = now
         artifact.created_by = artifact.updated_by = actor.name
         for _ in range(_ID_ATTEMPTS):
@@ -91,12 +112,18 @@ class ArtifactService:
                 self._repo.create(artifact)
                 break
             except Conflict:
-                if self._repo.find_by_url(type_, url) is not None:
-                    raise Conflict(f"a {type_.value} with url {url} is already registered") from None
+                if self._repo.find_by_url(artifact.type, artifact.url) is not None:
+                    raise Conflict(
+                        f"a {artifact.type.value} with url {artifact.url} is already registered"
+                    ) from None
         else:  # pragma: no cover - five random collisions in a row
             raise Conflict("could not allocate a unique artifact id")
         self._audit(artifact, actor, "CREATE")
         return artifact
+
+    def _store_contents(self, contents: dict[str, bytes]) -> None:
+        for data in contents.values():
+            self._blobs.put_bytes(data)
 
     def update(self, type_: ArtifactType, artifact_id: str, name: str, url: str, actor: User) -> Artifact:
         """Replace the artifact's content from its (possibly new) source URL; name and id stay."""
@@ -109,7 +136,8 @@ class ArtifactService:
             if other is not None and other.id != artifact_id:
                 raise Conflict(f"a {type_.value} with url {url} is already registered")
         snapshot = self._sources.inspect(ref)
-        artifact = self._build(type_, current.name, url, snapshot)
+        artifact, contents = self._build(type_, current.name, url, snapshot)
+        self._store_contents(contents)
         artifact.id = current.id
         artifact.created_at, artifact.created_by = current.created_at, current.created_by
         artifact.updated_at, artifact.updated_by = self._clock(), actor.name
@@ -126,12 +154,18 @@ class ArtifactService:
     def reset(self) -> None:
         self._repo.reset()
 
-    def _build(self, type_: ArtifactType, name: str, url: str, snapshot: SourceSnapshot) -> Artifact:
+    def _build(
+        self, type_: ArtifactType, name: str, url: str, snapshot: SourceSnapshot
+    ) -> tuple[Artifact, dict[str, bytes]]:
+        """The artifact a snapshot describes, and the small files' bytes keyed by their sha256
+        (stored only when the artifact is)."""
         files = []
+        contents: dict[str, bytes] = {}
         for upstream in snapshot.files:
             sha256 = None
             if upstream.content is not None:
-                sha256 = self._blobs.put_bytes(upstream.content).sha256
+                sha256 = hashlib.sha256(upstream.content).hexdigest()
+                contents[sha256] = upstream.content
             files.append(
                 FileEntry(
                     path=upstream.path,
@@ -155,7 +189,7 @@ class ArtifactService:
                 snapshot.notes.append(exc.message)
                 snapshot.facts["lineage_error"] = exc.message
         keys = keys_for(name, url, snapshot.ref.repo_id or None)
-        return Artifact(
+        artifact = Artifact(
             id="",
             type=type_,
             name=name,
@@ -171,6 +205,7 @@ class ArtifactService:
             keys=keys,
             links=[link for link in links if link.key not in keys],  # a model is not its own parent
         )
+        return artifact, contents
 
     # -- files -------------------------------------------------------------------------------
     def ensure_mirrored(self, artifact: Artifact) -> Artifact:

@@ -88,6 +88,7 @@ class ModelEvidence:
     datasets: tuple[DatasetEvidence, ...]  # the datasets the card names
     parent_net_scores: tuple[float, ...] = ()  # net scores of the model's registered parents
     last_modified: datetime | None = None
+    observed_at: datetime | None = None  # when the evidence was gathered (the metrics' "now")
 
     @property
     def weights_bytes(self) -> int:

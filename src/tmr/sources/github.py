@@ -5,10 +5,12 @@ from __future__ import annotations
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
 from tmr.artifacts.filekinds import classify
+from tmr.artifacts.models import FileKind
 from tmr.errors import IntegrityError, NotFound
 from tmr.sources.digests import checked, git_digest
 from tmr.sources.http import UpstreamClient
@@ -17,6 +19,8 @@ from tmr.sources.models import SourceRef, SourceSnapshot, UpstreamFile
 _RAW = {"Accept": "application/vnd.github.raw+json"}
 _JSON = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 MAX_CONTRIBUTORS = 100
+PR_WINDOW = 30  # recent merged pull requests examined for reviewedness
+_NOT_CODE = {FileKind.WEIGHTS, FileKind.DATA}
 _REPO_FACTS = (
     "full_name",
     "description",
@@ -125,6 +129,43 @@ class GitHubSource:
             for item in tree.get("tree") or []
             if item.get("type") == "blob" and (not prefix or str(item.get("path", "")).startswith(prefix))
         ]
+
+    def pull_requests(self, repo_id: str, window: int = PR_WINDOW) -> list[dict[str, Any]]:
+        """The most recent `window` merged pull requests, each with whether it has an approving
+        review and the lines it changed in code files (weights and data excluded). Bounded:
+        1 + 2 * window calls, made concurrently."""
+        response = self._client.request(
+            "GET",
+            f"/repos/{repo_id}/pulls",  # closed ones, newest first
+            params={
+                "state": "closed",
+                "per_page": min(100, window * 2),
+                "sort": "updated",
+                "direction": "desc",
+            },
+            headers=_JSON,
+        )
+        self._client.raise_for_status(response, f"pull requests of {repo_id} not found")
+        merged = [p for p in response.json() if isinstance(p, dict) and p.get("merged_at")][:window]
+        if not merged:
+            return []
+
+        def detail(pull: dict[str, Any]) -> dict[str, Any]:
+            number = int(pull["number"])
+            reviews = self._client.get_json(f"/repos/{repo_id}/pulls/{number}/reviews", headers=_JSON)
+            files = self._client.get_json(
+                f"/repos/{repo_id}/pulls/{number}/files", params={"per_page": 100}, headers=_JSON
+            )
+            code_lines = sum(
+                int(f.get("additions", 0)) + int(f.get("deletions", 0))
+                for f in files
+                if isinstance(f, dict) and classify(str(f.get("filename", ""))) not in _NOT_CODE
+            )
+            approved = any(isinstance(r, dict) and r.get("state") == "APPROVED" for r in reviews)
+            return {"number": number, "approved": approved, "code_lines": code_lines}
+
+        with ThreadPoolExecutor(max_workers=min(8, len(merged))) as pool:
+            return list(pool.map(detail, merged))
 
     def open_many(self, files: Iterable[UpstreamFile]) -> Iterator[tuple[UpstreamFile, Iterator[bytes]]]:
         """Each wanted file's checked bytes, from one zipball spooled to a temporary file."""

@@ -116,7 +116,9 @@ class UpstreamClient:
             raise UpstreamUnavailable(f"{self.name} sent invalid JSON for {path}") from exc
 
     def raise_for_status(self, response: httpx.Response, missing: str) -> None:
-        if response.status_code == 404:
+        # The Hub answers 401 "RepoNotFound" for repositories it will not admit exist (private).
+        hidden = response.status_code == 401 and response.headers.get("x-error-code") == "RepoNotFound"
+        if response.status_code == 404 or hidden:
             raise NotFound(f"{self.name}: {missing}")
         if response.status_code in (401, 403):
             raise UpstreamForbidden(

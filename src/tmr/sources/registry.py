@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from tmr.artifacts.models import ArtifactType
 from tmr.settings import Settings
+from tmr.sources.cache import TTLCache
 from tmr.sources.github import GitHubSource
 from tmr.sources.http import UpstreamClient
 from tmr.sources.huggingface import HuggingFaceSource
@@ -21,6 +23,8 @@ class SourceRegistry:
         self.hf = hf
         self.github = github
         self._clients = clients
+        self._snapshots: TTLCache[SourceSnapshot] = TTLCache()
+        self._pulls: TTLCache[list[dict[str, Any]]] = TTLCache()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SourceRegistry:
@@ -62,6 +66,18 @@ class SourceRegistry:
                 "so no card, license or files are known"
             ],
         )
+
+    def inspect_cached(self, url: str, type_: ArtifactType) -> SourceSnapshot:
+        """An upstream's snapshot for rating evidence (linked datasets and code), shared by
+        concurrent ratings and kept for a few minutes."""
+        ref = self.parse(url, type_)
+        return self._snapshots.get_or_compute(
+            f"{ref.kind}:{ref.repo_id}:{ref.revision}", lambda: self.inspect(ref)
+        )
+
+    def pull_requests(self, repo_id: str) -> list[dict[str, Any]]:
+        """Recent merged pull requests of a GitHub repository with review and size facts."""
+        return self._pulls.get_or_compute(repo_id.lower(), lambda: self.github.pull_requests(repo_id))
 
     def open_files(
         self, kind: SourceKind, files: Iterable[UpstreamFile]

@@ -458,7 +458,7 @@ class SqlMetadataStore:
                 RatingRow(
                     artifact_seq=seq,
                     rating=rating.rating,
-                    evidence=rating.evidence,
+                    evidence={**rating.evidence, "_errors": rating.errors},
                     failed=rating.failed,
                     computed_at=rating.computed_at,
                     engine_version=rating.engine_version,
@@ -475,9 +475,12 @@ class SqlMetadataStore:
             row = session.scalar(query)
             if row is None:
                 return None
+            evidence = dict(row.evidence)
+            errors = evidence.pop("_errors", {})
             return StoredRating(
                 rating=dict(row.rating),
-                evidence=dict(row.evidence),
+                evidence=evidence,
+                errors=dict(errors),
                 failed=row.failed,
                 computed_at=row.computed_at,
                 engine_version=row.engine_version,

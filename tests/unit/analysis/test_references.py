@@ -61,5 +61,7 @@ def test_malformed_lineage_metadata_is_invalid_input(card: dict[str, object]) ->
 
 
 def test_code_links_skip_non_repositories() -> None:
-    text = "See https://github.com/orgs/acme, https://github.com/acme/tool.git and https://github.com/acme/tool"
+    text = (
+        "See https://github.com/orgs/acme, https://github.com/acme/tool.git and https://github.com/acme/tool"
+    )
     assert code_links(text) == ["https://github.com/acme/tool"]
