@@ -60,14 +60,20 @@ def main() -> None:
 
             # One rating from scratch per model, through the service the server runs.
             registry = build_registry(make_settings(work / "data", emulator.url))
-            rate_times = []
-            for artifact_id in ids.values():
+            rate_times, per_model = [], {}
+            for url, artifact_id in ids.items():
                 artifact = registry.artifacts.get(ArtifactType.MODEL, artifact_id)
+                calls = emulator.faults.requests_seen("")
                 started = time.perf_counter()
                 registry.ratings.compute(artifact)
                 rate_times.append(time.perf_counter() - started)
+                per_model[url.removeprefix("https://huggingface.co/")] = {
+                    "ms": round(rate_times[-1] * 1000, 1),
+                    "upstream_calls": emulator.faults.requests_seen("") - calls,
+                }
             registry.close()
             results["rate_one_model"] = summary_ms(rate_times)
+            results["rate_one_model_by_model"] = per_model
 
             thirteen = list(ids.values())[:13]
 
@@ -96,7 +102,13 @@ def main() -> None:
             results["scores"] = table
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
-    print(json.dumps({k: v for k, v in results.items() if k != "scores"}, indent=2))
+    print(
+        json.dumps(
+            {k: v for k, v in results.items() if k not in ("scores", "rate_one_model_by_model")}, indent=2
+        )
+    )
+    for name, timing in per_model.items():
+        print(f"rate {name}: {timing['ms']} ms, {timing['upstream_calls']} upstream calls")
     header = ["model", *COLUMNS, "size_score(pi/nano/pc/aws)", "category"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))

@@ -93,3 +93,23 @@ def test_cost_without_and_with_dependencies(client: TestClient, auth: dict[str, 
         client.get(f"/artifact/model/{lora}/cost", params={"dependency": "maybe"}, headers=auth).status_code
         == 400
     )
+
+
+def test_malformed_lineage_metadata_is_400(
+    client: TestClient, auth: dict[str, str], registry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tmr.sources.huggingface import HuggingFaceSource
+
+    real = HuggingFaceSource.inspect
+
+    def broken_base_model(self: HuggingFaceSource, ref: Any) -> Any:
+        snapshot = real(self, ref)
+        snapshot.card = {**snapshot.card, "base_model": {"name": "not a list of names"}}
+        return snapshot
+
+    monkeypatch.setattr(HuggingFaceSource, "inspect", broken_base_model)
+    artifact_id = register(client, auth, "model", f"{HF}/nomic/tiny-mit-model")["metadata"]["id"]
+    assert any("malformed" in note for note in registry.artifacts.get_any(artifact_id).notes)
+    response = client.get(f"/artifact/model/{artifact_id}/lineage", headers=auth)
+    assert response.status_code == 400
+    assert "malformed" in response.json()["detail"]
