@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.unit.rating.fixtures import bare_model
 from tmr.rating.evidence import FileFact, ModelEvidence
 from tmr.rating.metrics import reproducibility
 from tmr.rating.metrics.reproducibility import compute, explain, hub_repo_id, local_modules
@@ -133,23 +134,12 @@ def evidence(
     files: tuple[str, ...] = (),
     card_error: str | None = None,
 ) -> ModelEvidence:
-    return ModelEvidence(
+    return bare_model(
         name=name,
         url=url,
         readme=readme,
-        card={},
         card_error=card_error,
-        license=None,
-        downloads=0,
-        likes=0,
-        tags=(),
-        pipeline_tag=None,
-        library_name=None,
-        config=None,
-        adapter_config=None,
         files=tuple(FileFact(path, 100, "code" if path.endswith(".py") else "other") for path in files),
-        repository=None,
-        datasets=(),
     )
 
 
