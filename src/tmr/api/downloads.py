@@ -1,15 +1,16 @@
-"""Downloads: an artifact's files as one zip, mirrored from the upstream on first use."""
+"""Downloads: an artifact's files as one zip, mirrored from the upstream on first use, with
+exact lengths, strong ETags, conditional requests and byte ranges (resumable downloads)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
 from tmr.api.deps import RegistryDep, UserDep
 from tmr.artifacts.models import FileKind
-from tmr.artifacts.packages import package_stream
+from tmr.artifacts.packages import build_package, parse_range
 from tmr.errors import InvalidInput
 
 router = APIRouter(tags=["downloads"])
@@ -25,22 +26,42 @@ def parse_parts(parts: str | None) -> set[FileKind] | None:
         raise InvalidInput(f"parts must be a comma-separated list of: {names}") from None
 
 
-@router.get("/download/{id}")
+@router.get("/download/{id}", response_model=None)
 def download(
-    user: UserDep, registry: RegistryDep, id: str, parts: Annotated[str | None, Query()] = None
-) -> StreamingResponse:
+    user: UserDep,
+    registry: RegistryDep,
+    id: str,
+    parts: Annotated[str | None, Query()] = None,
+    range_: Annotated[str | None, Header(alias="Range")] = None,
+    if_range: Annotated[str | None, Header(alias="If-Range")] = None,
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+) -> Response:
     kinds = parse_parts(parts)
     artifact = registry.artifacts.get_any(id)
-    artifact = registry.artifacts.ensure_mirrored(artifact)
-    stream = package_stream(artifact, registry.blobs, kinds)
-    size = len(stream)
-    registry.artifacts.record(artifact, user, "DOWNLOAD")
+    artifact = registry.artifacts.ensure_checksums(registry.artifacts.ensure_mirrored(artifact))
+    package = build_package(artifact, kinds)
     filename = "".join(c if c.isalnum() or c in "-_." else "_" for c in artifact.name) or artifact.id
+    headers = {
+        "ETag": package.etag,
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": f'attachment; filename="{filename}.zip"',
+        "Cache-Control": "private, max-age=0, must-revalidate",
+    }
+    if if_none_match and package.etag in {tag.strip() for tag in if_none_match.split(",")} | {"*"}:
+        return Response(status_code=304, headers=headers)
+    # A Range for another version of the package (If-Range mismatch) gets the whole new one.
+    span = parse_range(range_, package.length) if not if_range or if_range.strip() == package.etag else None
+    start, end = span or (0, package.length)
+    if start == 0:
+        registry.artifacts.record(artifact, user, "DOWNLOAD")
+    headers["Content-Length"] = str(end - start)
+    status = 200
+    if span is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{package.length}"
     return StreamingResponse(
-        iter(stream),
+        package.read(registry.blobs, start, end),
+        status_code=status,
         media_type="application/zip",
-        headers={
-            "Content-Length": str(size),
-            "Content-Disposition": f'attachment; filename="{filename}.zip"',
-        },
+        headers=headers,
     )

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tmr.errors import TmrError
+from tmr.errors import RangeNotSatisfiable, TmrError
 
 log = logging.getLogger("tmr.api")
 
@@ -26,7 +26,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(_request: Request, exc: TmrError) -> JSONResponse:
         if exc.status_code >= 500:
             log.warning("%s: %s", exc.code, exc.message)
-        return JSONResponse(_body(exc.message, exc.code, exc.details or None), status_code=exc.status_code)
+        headers = None
+        if isinstance(exc, RangeNotSatisfiable):
+            headers = {"Content-Range": f"bytes */{exc.details.get('length', '*')}"}
+        return JSONResponse(
+            _body(exc.message, exc.code, exc.details or None), status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -72,8 +72,8 @@ class ArtifactRepository(Protocol):
 
     def count(self) -> dict[ArtifactType, int]: ...
 
-    def record_file_digest(self, artifact_id: str, path: str, sha256: str) -> None:
-        """Remember that a mirrored file's bytes are now stored under `sha256`."""
+    def record_file_digest(self, artifact_id: str, path: str, sha256: str, crc32: int) -> None:
+        """Remember that a file's bytes are now stored under `sha256` (with their CRC-32)."""
         ...
 
     def referenced_digests(self) -> Iterator[str]: ...

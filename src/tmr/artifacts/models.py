@@ -36,6 +36,7 @@ class FileEntry:
     sha256: str | None = None
     upstream_url: str | None = None
     upstream_digest: str | None = None
+    crc32: int | None = None  # recorded with the bytes, so zip headers are known before streaming
 
     @property
     def stored(self) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,6 +28,18 @@ from tmr.storage.blobs.base import BlobStore
 log = logging.getLogger("tmr.artifacts")
 MAX_NAME_LENGTH = 512
 _ID_ATTEMPTS = 5
+
+
+class _Crc32:
+    """CRC-32 of bytes as they stream past (zip headers need it before the data)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def through(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self.value = zlib.crc32(chunk, self.value)
+            yield chunk
 
 
 @dataclass(slots=True)
@@ -162,9 +175,10 @@ class ArtifactService:
         files = []
         contents: dict[str, bytes] = {}
         for upstream in snapshot.files:
-            sha256 = None
+            sha256 = crc = None
             if upstream.content is not None:
                 sha256 = hashlib.sha256(upstream.content).hexdigest()
+                crc = zlib.crc32(upstream.content)
                 contents[sha256] = upstream.content
             files.append(
                 FileEntry(
@@ -174,6 +188,7 @@ class ArtifactService:
                     sha256=sha256,
                     upstream_url=upstream.download_url,
                     upstream_digest=upstream.upstream_digest,
+                    crc32=crc,
                 )
             )
         links: list[ArtifactLink] = []
@@ -232,9 +247,22 @@ class ArtifactService:
         ]
         by_path = {f.path: f for f in missing}
         for file, chunks in self._sources.open_files(SourceKind(artifact.source), upstream):
-            stored = self._blobs.put_stream(chunks)
-            self._repo.record_file_digest(artifact.id, file.path, stored.sha256)
+            crc = _Crc32()
+            stored = self._blobs.put_stream(crc.through(chunks))
+            self._repo.record_file_digest(artifact.id, file.path, stored.sha256, crc.value)
             by_path[file.path].sha256 = stored.sha256
+            by_path[file.path].crc32 = crc.value
+
+    def ensure_checksums(self, artifact: Artifact) -> Artifact:
+        """Give every stored file its CRC-32 (files stored before CRCs were recorded)."""
+        for file in artifact.files:
+            if file.sha256 is not None and file.crc32 is None:
+                crc = _Crc32()
+                for _chunk in crc.through(self._blobs.open(file.sha256)):
+                    pass
+                self._repo.record_file_digest(artifact.id, file.path, file.sha256, crc.value)
+                file.crc32 = crc.value
+        return artifact
 
     # -- audit -------------------------------------------------------------------------------
     def _audit(self, artifact: Artifact, actor: User, action: str) -> None:

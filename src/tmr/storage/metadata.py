@@ -56,6 +56,7 @@ def _file_rows(artifact: Artifact) -> list[FileRow]:
             sha256=f.sha256,
             upstream_url=f.upstream_url,
             upstream_digest=f.upstream_digest,
+            crc32=f.crc32,
         )
         for f in artifact.files
     ]
@@ -183,6 +184,7 @@ class SqlMetadataStore:
                         sha256=f.sha256,
                         upstream_url=f.upstream_url,
                         upstream_digest=f.upstream_digest,
+                        crc32=f.crc32,
                     )
                     for f in files
                 ],
@@ -324,13 +326,15 @@ class SqlMetadataStore:
             found = {ArtifactType(t): int(n) for t, n in session.execute(query)}
         return {t: found.get(t, 0) for t in ArtifactType}
 
-    def record_file_digest(self, artifact_id: str, path: str, sha256: str) -> None:
+    def record_file_digest(self, artifact_id: str, path: str, sha256: str, crc32: int) -> None:
         with self._write() as session:
             seq = session.scalar(select(ArtifactRow.seq).where(ArtifactRow.id == artifact_id))
             if seq is None:
                 raise NotFound(f"artifact {artifact_id} does not exist")
             session.execute(
-                update(FileRow).where(FileRow.artifact_seq == seq, FileRow.path == path).values(sha256=sha256)
+                update(FileRow)
+                .where(FileRow.artifact_seq == seq, FileRow.path == path)
+                .values(sha256=sha256, crc32=crc32)
             )
 
     def referenced_digests(self) -> Iterator[str]:

@@ -92,6 +92,7 @@ class FileRow(Base):
     size: Mapped[int] = mapped_column(BigInteger, nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    crc32: Mapped[int | None] = mapped_column(BigInteger)
     upstream_url: Mapped[str | None] = mapped_column(Text)
     upstream_digest: Mapped[str | None] = mapped_column(String(96))
 

@@ -140,13 +140,14 @@ def test_by_name(metadata_store: SqlMetadataStore) -> None:
 
 def test_file_digest_recording(metadata_store: SqlMetadataStore) -> None:
     metadata_store.create(make("1"))
-    metadata_store.record_file_digest("1", "model.safetensors", "d" * 64)
+    metadata_store.record_file_digest("1", "model.safetensors", "d" * 64, 0xDEADBEEF)
     got = metadata_store.get("1")
     assert got is not None
     assert {f.sha256 for f in got.files} == {"a" * 64, "d" * 64}
+    assert next(f for f in got.files if f.path == "model.safetensors").crc32 == 0xDEADBEEF
     assert set(metadata_store.referenced_digests()) == {"a" * 64, "d" * 64}
     with pytest.raises(NotFound):
-        metadata_store.record_file_digest("nope", "x", "d" * 64)
+        metadata_store.record_file_digest("nope", "x", "d" * 64, 1)
 
 
 def test_audit_trail_in_order(metadata_store: SqlMetadataStore) -> None:

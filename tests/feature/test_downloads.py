@@ -1,0 +1,125 @@
+"""Downloads: exact lengths, strong ETags, conditional requests, byte ranges and resumption."""
+
+import hashlib
+import io
+import zipfile
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.feature.conftest import HF, register
+from tmr.container import Registry
+
+BERT = f"{HF}/google-bert/bert-base-uncased"
+
+
+@pytest.fixture
+def bert(client: TestClient, auth: dict[str, str]) -> str:
+    artifact_id: str = register(client, auth, "model", BERT)["metadata"]["id"]
+    return artifact_id
+
+
+def test_whole_download_has_length_etag_and_accepts_ranges(
+    client: TestClient, auth: dict[str, str], bert: str
+) -> None:
+    response = client.get(f"/download/{bert}", headers=auth)
+    assert response.status_code == 200
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert response.headers["accept-ranges"] == "bytes"
+    etag = response.headers["etag"]
+    assert etag.startswith('"')
+    assert len(etag) == 66
+    assert zipfile.ZipFile(io.BytesIO(response.content)).testzip() is None
+    again = client.get(f"/download/{bert}", headers=auth)
+    assert again.headers["etag"] == etag
+    assert again.content == response.content
+
+
+def test_a_download_cut_at_60_percent_resumes(client: TestClient, auth: dict[str, str], bert: str) -> None:
+    whole = client.get(f"/download/{bert}", headers=auth)
+    cut = int(len(whole.content) * 0.6)
+    first = whole.content[:cut]
+    rest = client.get(
+        f"/download/{bert}", headers={**auth, "Range": f"bytes={cut}-", "If-Range": whole.headers["etag"]}
+    )
+    assert rest.status_code == 206
+    assert rest.headers["content-range"] == f"bytes {cut}-{len(whole.content) - 1}/{len(whole.content)}"
+    assert int(rest.headers["content-length"]) == len(whole.content) - cut
+    resumed = first + rest.content
+    assert hashlib.sha256(resumed).hexdigest() == hashlib.sha256(whole.content).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-99", (0, 100)),
+        ("bytes=100-199", (100, 200)),
+        ("bytes=-50", (-50, None)),
+        ("bytes=10-", (10, None)),
+    ],
+)
+def test_ranges_are_slices_of_the_whole(
+    client: TestClient, auth: dict[str, str], bert: str, header: str, expected: tuple[int, int | None]
+) -> None:
+    whole = client.get(f"/download/{bert}", headers=auth).content
+    part = client.get(f"/download/{bert}", headers={**auth, "Range": header})
+    assert part.status_code == 206
+    assert part.content == whole[expected[0] : expected[1]]
+
+
+def test_range_errors_and_fallbacks(client: TestClient, auth: dict[str, str], bert: str) -> None:
+    whole = client.get(f"/download/{bert}", headers=auth)
+    size = len(whole.content)
+    beyond = client.get(f"/download/{bert}", headers={**auth, "Range": f"bytes={size}-"})
+    assert beyond.status_code == 416
+    assert beyond.headers["content-range"] == f"bytes */{size}"
+    assert client.get(f"/download/{bert}", headers={**auth, "Range": "bytes=5-2"}).status_code == 416
+    assert client.get(f"/download/{bert}", headers={**auth, "Range": "pages=1-2"}).status_code == 400
+    several = client.get(f"/download/{bert}", headers={**auth, "Range": "bytes=0-1,5-6"})
+    assert several.status_code == 200
+    assert several.content == whole.content
+    stale = client.get(f"/download/{bert}", headers={**auth, "Range": "bytes=0-9", "If-Range": '"old"'})
+    assert stale.status_code == 200
+    assert stale.content == whole.content
+
+
+def test_conditional_get(client: TestClient, auth: dict[str, str], bert: str) -> None:
+    etag = client.get(f"/download/{bert}", headers=auth).headers["etag"]
+    cached = client.get(f"/download/{bert}", headers={**auth, "If-None-Match": etag})
+    assert cached.status_code == 304
+    assert cached.content == b""
+    assert client.get(f"/download/{bert}", headers={**auth, "If-None-Match": '"other"'}).status_code == 200
+
+
+def test_parts_have_their_own_etag(client: TestClient, auth: dict[str, str], bert: str) -> None:
+    whole = client.get(f"/download/{bert}", headers=auth).headers["etag"]
+    config = client.get(f"/download/{bert}?parts=config", headers=auth)
+    assert config.headers["etag"] != whole
+    assert all(
+        n.endswith((".json", ".gitattributes"))
+        for n in zipfile.ZipFile(io.BytesIO(config.content)).namelist()
+    )
+
+
+def test_a_client_that_disconnects_mid_download_leaves_the_server_fine(
+    client: TestClient, auth: dict[str, str], bert: str
+) -> None:
+    with client.stream("GET", f"/download/{bert}", headers=auth) as response:
+        first = next(response.iter_bytes())
+        assert first
+    assert client.get(f"/download/{bert}", headers=auth).status_code == 200
+
+
+def test_files_stored_before_checksums_get_them_on_download(
+    client: TestClient, auth: dict[str, str], bert: str, registry: Registry
+) -> None:
+    artifact = registry.artifacts.get_any(bert)
+    stored = next(f for f in artifact.files if f.sha256)
+    from sqlalchemy import update
+
+    from tmr.storage.tables import FileRow
+
+    with registry.store.engine.begin() as conn:
+        conn.execute(update(FileRow).where(FileRow.path == stored.path).values(crc32=None))
+    assert client.get(f"/download/{bert}", headers=auth).status_code == 200
+    assert next(f for f in registry.artifacts.get_any(bert).files if f.path == stored.path).crc32 is not None
