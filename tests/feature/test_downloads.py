@@ -123,3 +123,25 @@ def test_files_stored_before_checksums_get_them_on_download(
         conn.execute(update(FileRow).where(FileRow.path == stored.path).values(crc32=None))
     assert client.get(f"/download/{bert}", headers=auth).status_code == 200
     assert next(f for f in registry.artifacts.get_any(bert).files if f.path == stored.path).crc32 is not None
+
+
+def test_the_package_sha256_is_announced_once_known(
+    client: TestClient, auth: dict[str, str], bert: str
+) -> None:
+    first = client.get(f"/download/{bert}", headers=auth)
+    digest = hashlib.sha256(first.content).hexdigest()
+    later = client.get(f"/download/{bert}", headers=auth)
+    assert later.headers["x-package-sha256"] == digest
+    assert later.headers["repr-digest"].startswith("sha-256=:")
+    part = client.get(f"/download/{bert}", headers={**auth, "Range": "bytes=0-9"})
+    assert part.headers["x-package-sha256"] == digest  # the digest is of the whole package
+
+
+def test_an_interrupted_first_download_does_not_record_a_digest(
+    client: TestClient, auth: dict[str, str], bert: str
+) -> None:
+    with client.stream("GET", f"/download/{bert}", headers=auth) as response:
+        next(response.iter_bytes())
+    whole = client.get(f"/download/{bert}", headers=auth)
+    again = client.get(f"/download/{bert}", headers=auth)
+    assert again.headers["x-package-sha256"] == hashlib.sha256(whole.content).hexdigest()

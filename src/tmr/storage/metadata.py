@@ -544,6 +544,11 @@ class SqlMetadataStore:
             )
             return bool(getattr(result, "rowcount", 0) == 1)
 
+    def peek_state(self, key: str) -> str | None:
+        with self._read() as session:
+            row = session.get(KeyValueRow, key)
+            return row.value if row is not None else None
+
     def state(self, key: str, default: str) -> str:
         with self._read() as session:
             row = session.get(KeyValueRow, key)
