@@ -54,7 +54,6 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1024 * 1024, alias="TMR_MAX_JSON_BODY")
     page_size: int = Field(default=100, alias="TMR_PAGE_SIZE")
-    max_page_size: int = Field(default=1000, alias="TMR_MAX_PAGE_SIZE")
     regex_concurrency: int = Field(default=2, alias="TMR_REGEX_CONCURRENCY")
     regex_queue_s: float = Field(default=30.0, alias="TMR_REGEX_QUEUE_S")
     public_url: str | None = Field(default=None, alias="TMR_PUBLIC_URL")

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Request, Response
 from tmr.api.deps import RegistryDep, TypeDep, UserDep
 from tmr.api.presenters import artifact_out, audit_out
 from tmr.api.schemas import ArtifactDataIn, ArtifactIn, ArtifactOut, AuditEntryOut
-from tmr.artifacts.models import ArtifactType
 from tmr.errors import InvalidInput
 
 router = APIRouter(tags=["artifacts"])
@@ -17,14 +16,8 @@ router = APIRouter(tags=["artifacts"])
 def create_artifact(
     request: Request, user: UserDep, registry: RegistryDep, type_: TypeDep, body: ArtifactDataIn
 ) -> ArtifactOut:
-    if type_ is ArtifactType.MODEL and registry.settings.ingest_gate == "enforce":
-        prepared = registry.artifacts.prepare(type_, body.url, body.name)
-        artifact, _rating = registry.ratings.ingest(prepared, user)
-        return artifact_out(request, artifact)
-    artifact = registry.artifacts.register(type_, body.url, body.name, user)
-    if artifact.type is ArtifactType.MODEL:
-        registry.ratings.refresh(artifact)  # rated at registration; a failure is stored, not raised
-    return artifact_out(request, artifact)
+    gated = registry.settings.ingest_gate == "enforce"
+    return artifact_out(request, registry.ratings.register(type_, body.url, body.name, user, gated=gated))
 
 
 @router.get("/artifacts/{artifact_type}/{id}", response_model=ArtifactOut)
@@ -40,10 +33,7 @@ def update_artifact(
 ) -> ArtifactOut:
     if body.metadata.id != id or body.metadata.type is not type_:
         raise InvalidInput("metadata.id and metadata.type must match the path")
-    artifact = registry.artifacts.update(type_, id, body.metadata.name, body.data.url, user)
-    if artifact.type is ArtifactType.MODEL:
-        registry.ratings.refresh(artifact)
-    return artifact_out(request, artifact)
+    return artifact_out(request, registry.ratings.update(type_, id, body.metadata.name, body.data.url, user))
 
 
 @router.delete("/artifacts/{artifact_type}/{id}")

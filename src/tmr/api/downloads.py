@@ -50,7 +50,7 @@ def download(
         "Content-Disposition": f'attachment; filename="{filename}.zip"',
         "Cache-Control": "private, max-age=0, must-revalidate",
     }
-    digest_key = f"package-sha256:{package.etag.strip(chr(34))}"
+    digest_key = f"package-sha256:{package.identity}"
     known = registry.store.peek_state(digest_key)
     if known:
         headers["X-Package-SHA256"] = known

@@ -13,6 +13,7 @@ from tmr.api.presenters import artifact_out
 from tmr.api.schemas import ArtifactDataIn, ArtifactOut, LicenseCheckRequest
 from tmr.artifacts.models import ArtifactType
 from tmr.errors import InvalidInput, NotFound, UpstreamUnavailable
+from tmr.sources.models import SourceKind
 
 router = APIRouter(tags=["rating"])
 
@@ -44,7 +45,7 @@ def ingest(request: Request, user: UserDep, registry: RegistryDep, body: Artifac
 def license_check(user: UserDep, registry: RegistryDep, id: str, body: LicenseCheckRequest) -> bool:
     artifact = registry.artifacts.get(ArtifactType.MODEL, id)
     ref = registry.sources.parse(body.github_url, ArtifactType.CODE)
-    if ref.kind.value != "github":
+    if ref.kind is not SourceKind.GITHUB:
         raise InvalidInput("github_url must be a GitHub repository URL")
     try:
         snapshot = registry.sources.inspect_cached(body.github_url, ArtifactType.CODE)

@@ -23,6 +23,11 @@ class Package:
     length: int
     etag: str  # quoted, strong
 
+    @property
+    def identity(self) -> str:
+        """The ETag without quotes: names these exact bytes."""
+        return self.etag.strip('"')
+
     def read(self, blobs: BlobStore, start: int, end: int) -> Iterator[bytes]:
         return read_range(self.segments, start, end, blobs.open)
 

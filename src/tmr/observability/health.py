@@ -114,8 +114,9 @@ def upstream_component(
     now: float,
 ) -> dict[str, Any]:
     """An upstream is degraded when its latest outcome in the window was a failure after retries."""
-    recent_failure = last_failure is not None and last_failure[0] >= now - window_minutes * 60
-    failing = recent_failure and (last_success_at is None or last_failure[0] > last_success_at)  # type: ignore[index]
+    failed_at = last_failure[0] if last_failure is not None else None
+    recent_failure = failed_at is not None and failed_at >= now - window_minutes * 60
+    failing = recent_failure and (last_success_at is None or (failed_at or 0) > last_success_at)
     status = "unknown" if calls == 0 else ("degraded" if failing else "ok")
     issues = []
     if failing and last_failure is not None:

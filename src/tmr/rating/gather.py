@@ -9,13 +9,13 @@ model's own evidence is an error the engine reports.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tmr.analysis.references import code_links, normalize
-from tmr.artifacts.models import Artifact, ArtifactType
+from tmr.artifacts.models import Artifact, ArtifactType, FileEntry
 from tmr.errors import InvalidInput, NotFound, UpstreamUnavailable
 from tmr.rating.evidence import (
     Contributor,
@@ -25,7 +25,7 @@ from tmr.rating.evidence import (
     PullRequestFact,
     RepositoryEvidence,
 )
-from tmr.sources.models import SourceSnapshot
+from tmr.sources.models import SourceSnapshot, UpstreamFile
 
 log = logging.getLogger("tmr.rating")
 MAX_DATASETS = 5
@@ -46,8 +46,8 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-def _files(snapshot_files: Any) -> tuple[FileFact, ...]:
-    return tuple(FileFact(f.path, f.size, f.kind.value) for f in snapshot_files)
+def _files(files: Iterable[FileEntry | UpstreamFile]) -> tuple[FileFact, ...]:
+    return tuple(FileFact(f.path, f.size, f.kind.value) for f in files)
 
 
 class EvidenceGatherer:
@@ -87,7 +87,7 @@ class EvidenceGatherer:
             adapter_config=facts.get("adapter_config")
             if isinstance(facts.get("adapter_config"), dict)
             else None,
-            files=tuple(FileFact(f.path, f.size, f.kind.value) for f in artifact.files),
+            files=_files(artifact.files),
             repository=repository,
             datasets=dataset_evidence,
             parent_net_scores=tuple(self._parent_scores(artifact)),

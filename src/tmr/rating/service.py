@@ -121,6 +121,25 @@ class RatingService:
         updated = artifact.updated_at or stored.computed_at
         return stored.failed or stored.engine_version != ENGINE_VERSION or stored.computed_at < updated
 
+    def register(
+        self, type_: ArtifactType, url: str, name: str | None, actor: User, *, gated: bool
+    ) -> Artifact:
+        """Register an artifact; a model is rated at once (a failed rating is stored, not raised),
+        or, when `gated`, admitted only if its rating passes the gate."""
+        if type_ is ArtifactType.MODEL and gated:
+            return self.ingest(self._artifacts.prepare(type_, url, name), actor)[0]
+        artifact = self._artifacts.register(type_, url, name, actor)
+        if artifact.type is ArtifactType.MODEL:
+            self.refresh(artifact)
+        return artifact
+
+    def update(self, type_: ArtifactType, artifact_id: str, name: str, url: str, actor: User) -> Artifact:
+        """Replace an artifact's content from its source; a model is re-rated."""
+        artifact = self._artifacts.update(type_, artifact_id, name, url, actor)
+        if artifact.type is ArtifactType.MODEL:
+            self.refresh(artifact)
+        return artifact
+
     def ingest(self, prepared: PreparedArtifact, actor: User) -> tuple[Artifact, StoredRating]:
         """Admit a public model only when every non-latency metric is at least 0.5 (-1, "not
         applicable", does not count against it); otherwise 424 and nothing is stored."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from tmr.errors import IntegrityError, InvalidInput
 
@@ -99,12 +99,3 @@ class BlobStore(Protocol):
     def check(self) -> None:
         """Raise tmr.errors.StorageUnavailable when the store cannot be used (health checks)."""
         ...
-
-
-def copy_to(src: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """Adapt a binary file object to the chunk iterator the stores take."""
-    while True:
-        block = src.read(chunk_size)
-        if not block:
-            return
-        yield block
