@@ -9,9 +9,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tmr import __version__
-from tmr.api import analysis, artifacts, downloads, rating, search, system
+from tmr.api import analysis, artifacts, downloads, hfcompat, rating, search, system, uploads
 from tmr.api.errors import install_error_handlers
 from tmr.api.middleware import ApiPrefix, BodyLimit, RequestLog
+from tmr.api.uploads import UPLOAD_PATH
 from tmr.container import Registry, build_registry
 from tmr.observability.logs import configure_logging
 from tmr.settings import Settings
@@ -37,17 +38,30 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     install_error_handlers(app)
     # search and rating before artifacts: `/artifact/byRegEx` and `/artifact/ingest` must not be
     # read as `/artifact/{artifact_type}`.
-    for module in (system, search, rating, artifacts, analysis, downloads):
+    for module in (system, search, rating, uploads, artifacts, analysis, downloads):
         app.include_router(module.router)
+    app.include_router(hfcompat.router)  # Hugging Face-compatible reads, after the contract's routes
     # Outermost last: the prefix is stripped first, then CORS, the body cap and the request log.
     app.add_middleware(RequestLog, metrics=registry.metrics)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, exempt=UPLOAD_PATH)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["offset", "x-request-id", "content-length", "etag"],
+        expose_headers=[
+            "offset",
+            "x-request-id",
+            "content-length",
+            "content-range",
+            "accept-ranges",
+            "etag",
+            "location",
+            "repr-digest",
+            "x-package-sha256",
+            "x-included-datasets",
+            "x-skipped-datasets",
+        ],
     )
     app.add_middleware(ApiPrefix)
     return app

@@ -18,7 +18,9 @@ console = Console(stderr=True)
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(envvar="TMR_WORKERS", min=1, help="Worker processes (one per core serves most).")
+    ] = 1,
 ) -> None:
     """Start the registry (SQLite + files under TMR_DATA_DIR unless configured otherwise)."""
     settings = Settings()

@@ -13,7 +13,7 @@ from tmr.rating.service import RatingService
 from tmr.search.service import SearchService
 from tmr.settings import Settings
 from tmr.sources.registry import SourceRegistry
-from tmr.storage.blobs.base import BlobStore
+from tmr.storage.blobs.base import BlobStore, Presigner
 from tmr.storage.blobs.factory import make_blob_store
 from tmr.storage.database import make_engine, migrate
 from tmr.storage.metadata import SqlMetadataStore
@@ -38,6 +38,8 @@ class Registry:
         self.artifacts.reset()
         self.accounts.reset()
         self.artifacts.collect_orphans()
+        if isinstance(self.blobs, Presigner):
+            self.blobs.delete_packages()  # materialised downloads: copies, not blobs, so not orphans
 
     def close(self) -> None:
         self.sources.close()
@@ -68,7 +70,7 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         static_admin_token=settings.auth_token,
     )
     accounts.ensure_default_admin()
-    artifacts = ArtifactService(store, blobs, sources)
+    artifacts = ArtifactService(store, blobs, sources, scan_limit=settings.scan_max_bytes)
     return Registry(
         settings=settings,
         store=store,

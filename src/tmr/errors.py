@@ -56,6 +56,18 @@ class PayloadTooLarge(TmrError):
     code = "payload_too_large"
 
 
+class UnsafeContent(TmrError):
+    """Weights that import code on load, asked for without saying the risk is understood."""
+
+    status_code = 409
+    code = "unsafe_content"
+
+
+class UnsupportedMediaType(TmrError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class RangeNotSatisfiable(TmrError):
     status_code = 416
     code = "range_not_satisfiable"

@@ -7,8 +7,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from tmr.artifacts.uploads import UploadLimits
 
 
 class Settings(BaseSettings):
@@ -23,6 +25,34 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(default=None, alias="S3_ENDPOINT_URL")
     s3_prefix: str = Field(default="blobs/", alias="TMR_S3_PREFIX")
     aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+
+    # Downloads (docs/architecture.md, "Downloads"). A package up to TMR_EAGER_DIGEST_BYTES is hashed
+    # before its first answer (512 MiB: about a second); a larger one on its first whole download.
+    eager_digest_bytes: int = Field(default=512 * 1024 * 1024, ge=0, alias="TMR_EAGER_DIGEST_BYTES")
+    # "presigned": with the S3 store, answer a download with a 307 to a short-lived presigned URL of
+    # the package, materialised once as an object (Lambda cannot return more than 6 MB).
+    download_redirect: Literal["never", "presigned"] = Field(default="never", alias="TMR_DOWNLOAD_REDIRECT")
+    download_redirect_expires_s: int = Field(
+        default=300, ge=1, le=7 * 24 * 3600, alias="TMR_DOWNLOAD_REDIRECT_EXPIRES_S"
+    )
+
+    @model_validator(mode="after")
+    def _redirect_needs_s3(self) -> Settings:
+        # A startup error rather than a logged warning: silently proxying instead would surface
+        # later as failed large downloads on Lambda, far from the setting that caused them.
+        if self.download_redirect == "presigned" and self.resolved_blob_store != "s3":
+            raise ValueError("TMR_DOWNLOAD_REDIRECT=presigned needs the S3 blob store (S3_BUCKET)")
+        return self
+
+    # Uploads (docs/architecture.md, "Uploads"): a zip is spooled to TMR_SPOOL_DIR (the system's
+    # temporary folder by default; /tmp on Lambda), checked against these limits, then exploded.
+    upload_max_bytes: int = Field(default=5 * 1024**3, ge=1, alias="TMR_UPLOAD_MAX_BYTES")
+    upload_max_entries: int = Field(default=10_000, ge=1, alias="TMR_UPLOAD_MAX_ENTRIES")
+    upload_max_expanded_bytes: int = Field(default=20 * 1024**3, ge=1, alias="TMR_UPLOAD_MAX_EXPANDED_BYTES")
+    upload_max_ratio: int = Field(default=100, ge=1, alias="TMR_UPLOAD_MAX_RATIO")
+    spool_dir: Path | None = Field(default=None, alias="TMR_SPOOL_DIR")
+    # Largest pickle-family weights file scanned whole; a larger one is reported unsafe (unvouched).
+    scan_max_bytes: int = Field(default=2 * 1024**3, ge=1, alias="TMR_SCAN_MAX_BYTES")
 
     hf_endpoint: str = Field(default="https://huggingface.co", alias="HF_ENDPOINT")
     github_api_url: str = Field(default="https://api.github.com", alias="GITHUB_API_URL")
@@ -74,6 +104,15 @@ class Settings(BaseSettings):
             names = {"silent": 0, "off": 0, "info": 1, "debug": 2, "warning": 1, "error": 1}
             return names.get(value.strip().lower(), 1)
         return value
+
+    @property
+    def upload_limits(self) -> UploadLimits:
+        return UploadLimits(
+            max_upload_bytes=self.upload_max_bytes,
+            max_entries=self.upload_max_entries,
+            max_total_uncompressed=self.upload_max_expanded_bytes,
+            max_ratio=self.upload_max_ratio,
+        )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -40,7 +40,8 @@ def server(
     request: pytest.FixtureRequest, emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
     work: Path = tmp_path_factory.mktemp(f"e2e-{request.param.replace('+', '-')}")
-    env = {"TMR_DATA_DIR": str(work / "data"), **emulator.env()}
+    (work / "spool").mkdir()
+    env = {"TMR_DATA_DIR": str(work / "data"), "TMR_SPOOL_DIR": str(work / "spool"), **emulator.env()}
     if request.param == "postgres+s3":
         s3 = services.require("s3")
         env |= {
@@ -52,4 +53,5 @@ def server(
         }
     with registry_server(env, work / "server.log") as process:
         process.backend = request.param  # type: ignore[attr-defined]
+        process.spool = work / "spool"  # type: ignore[attr-defined]
         yield process

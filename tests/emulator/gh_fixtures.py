@@ -314,6 +314,7 @@ def github_repos() -> list[GhRepo]:
             contributors=(("solo", 42),),
             commits=42,
             pulls=None,
+            tags=("release-candidate",),  # a tag, but not a version
         ),
         gh_repo(
             "gpl/copyleft-tool",
@@ -326,6 +327,7 @@ def github_repos() -> list[GhRepo]:
             contributors=(("gnu-gary", 30), ("gnu-gina", 11), ("gnu-guy", 3), ("gnu-gus", 1)),
             commits=12,
             pulls=PullSpec(6, approve_rate=0.0, merge_rate=1.0, open_count=0),
+            tags=("1.2",),  # at the head commit, no `v`: 1.2.0
         ),
         gh_repo(
             "nolicense/mystery",
@@ -348,6 +350,7 @@ def github_repos() -> list[GhRepo]:
             contributors=(("weird-wes", 14), ("weird-wu", 6), ("weird-wyn", 2)),
             commits=8,
             pulls=PullSpec(4, approve_rate=0.5, merge_rate=0.75, open_count=1),
+            tags=("nightly", "v0.3.0", "v0.2.0"),  # versions of older commits only
         ),
         gh_repo(
             "karpathy/nanoGPT",
@@ -366,6 +369,7 @@ def github_repos() -> list[GhRepo]:
             contributors=spread(("karpathy",), 30, 190, "nano"),
             commits=60,
             pulls=PullSpec(30, approve_rate=0.1, merge_rate=0.5, open_count=5),
+            head_tags=("v0.9.0", "v0.10.0", "stable"),  # two versions of the head commit: 0.10.0
         ),
         gh_repo(
             "psf/requests",

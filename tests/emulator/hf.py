@@ -128,7 +128,7 @@ class HubRoutes:
         data: dict[str, Any] = {
             "branches": [ref(b, f"refs/heads/{b}") for b in repo.branches],
             "converts": [],
-            "tags": [ref(t, f"refs/tags/{t}") for t in repo.git_tags],
+            "tags": [ref(t, f"refs/tags/{t}") for t in repo.all_git_tags],
         }
         if truthy(request.query_params.get("include_prs")):
             data["pullRequests"] = [ref(f"refs/pr/{n}", f"refs/pr/{n}") for n in repo.pr_numbers]

@@ -84,6 +84,7 @@ def hf_datasets() -> list[HfRepo]:
             downloads=90_000,
             likes=280,
             aliases=("squad",),
+            head_tags=("v1.9", "v1.10"),  # two versions of one commit: 1.10.0 wins (not by spelling)
             citation="@article{2016arXiv160605250R, title = {SQuAD: 100,000+ Questions}, year = {2016}}",
         ),
         hf_dataset(

@@ -62,6 +62,7 @@ def _lineage_models() -> list[HfRepo]:
             library_name="transformers",
             created_at="2023-05-02T08:00:00.000Z",
             last_modified="2023-06-01T08:00:00.000Z",
+            head_tags=("1.2",),  # no `v`, no patch: registered as 1.2.0
         ),
         hf_model(
             "acme/base-lm-finetuned",
@@ -208,7 +209,8 @@ def hf_models() -> list[HfRepo]:
             pipeline_tag="fill-mask",
             library_name="transformers",
             extra_tags=("pytorch", "tf", "jax", "safetensors", "bert", "arxiv:1810.04805"),
-            git_tags=("v1.0.0",),
+            git_tags=("v1.0.0",),  # an older release
+            head_tags=("v1.1.0",),  # the release at the head of main: the registered version
             pr_numbers=(1,),
             aliases=("bert-base-uncased",),
             last_modified="2024-02-19T11:06:12.000Z",
@@ -231,6 +233,7 @@ def hf_models() -> list[HfRepo]:
             likes=310,
             pipeline_tag="automatic-speech-recognition",
             library_name="transformers",
+            head_tags=("release-candidate",),  # not a version: no version at all
         ),
         hf_model(
             "distilbert/distilbert-base-uncased-distilled-squad",
@@ -251,6 +254,7 @@ def hf_models() -> list[HfRepo]:
             pipeline_tag="question-answering",
             library_name="transformers",
             aliases=("distilbert-base-uncased-distilled-squad",),
+            git_tags=("v0.9.0", "v1.0.0"),  # releases of older commits only: no version, a newer one
         ),
         hf_model(
             "microsoft/DialoGPT-small",

@@ -105,6 +105,7 @@ class HfRepo:
     created_at: str = "2022-03-02T23:29:04.000Z"
     last_modified: str = "2024-01-15T10:00:00.000Z"
     git_tags: tuple[str, ...] = ()
+    head_tags: tuple[str, ...] = ()
     branches: tuple[str, ...] = ("main",)
     pr_numbers: tuple[int, ...] = ()
     aliases: tuple[str, ...] = ()
@@ -145,6 +146,11 @@ class HfRepo:
         """Commit sha of the default branch (`main`)."""
         return self.commit_for("refs/heads/main")
 
+    @property
+    def all_git_tags(self) -> tuple[str, ...]:
+        """Every git tag name: `git_tags` point at older commits of their own, `head_tags` at `main`."""
+        return self.git_tags + self.head_tags
+
     @cached_property
     def refs(self) -> dict[str, str]:
         """Every resolvable revision name (branch, tag, refs/..., full sha) -> commit sha."""
@@ -153,6 +159,8 @@ class HfRepo:
             refs[branch] = refs[f"refs/heads/{branch}"] = self.commit_for(f"refs/heads/{branch}")
         for tag in self.git_tags:
             refs[tag] = refs[f"refs/tags/{tag}"] = self.commit_for(f"refs/tags/{tag}")
+        for tag in self.head_tags:
+            refs[tag] = refs[f"refs/tags/{tag}"] = self.sha
         for number in self.pr_numbers:
             refs[f"refs/pr/{number}"] = self.commit_for(f"refs/pr/{number}")
         for commit in list(refs.values()):
@@ -262,6 +270,7 @@ class GhRepo:
     commits: tuple[GhCommit, ...] = ()
     pulls: tuple[GhPull, ...] = ()
     tags: tuple[str, ...] = ()
+    head_tags: tuple[str, ...] = ()
     extra_branches: tuple[str, ...] = ()
 
     @property
@@ -294,10 +303,12 @@ class GhRepo:
 
     @cached_property
     def tag_commits(self) -> dict[str, str]:
-        """Tags point at evenly spread commits of the history (newest tag -> newest commit)."""
+        """`tags` point at evenly spread commits of the history (newest tag -> newest commit);
+        `head_tags` all point at the head commit (several names for one release)."""
         shas = [c.sha for c in self.commits] or [self.head_sha]
         step = max(1, len(shas) // max(1, len(self.tags)))
-        return {tag: shas[min(i * step, len(shas) - 1)] for i, tag in enumerate(self.tags)}
+        spread = {tag: shas[min(i * step, len(shas) - 1)] for i, tag in enumerate(self.tags)}
+        return {**dict.fromkeys(self.head_tags, self.head_sha), **spread}
 
     def resolve_ref(self, ref: str | None) -> str | None:
         """Map a branch, tag or commit sha (full or >=7-char prefix) to a commit sha; None if unknown."""

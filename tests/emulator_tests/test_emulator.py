@@ -134,7 +134,7 @@ def test_tree_listing_and_pagination(faults_cleared: EmulatorServer, hub: httpx.
 def test_list_repo_refs(faults_cleared: EmulatorServer) -> None:
     refs = _api(faults_cleared).list_repo_refs(BERT, include_pull_requests=True)
     assert [b.name for b in refs.branches] == ["main"]
-    assert [t.ref for t in refs.tags] == ["refs/tags/v1.0.0"]
+    assert [t.ref for t in refs.tags] == ["refs/tags/v1.0.0", "refs/tags/v1.1.0"]
     assert refs.pull_requests is not None
     assert refs.pull_requests[0].ref == "refs/pr/1"
 

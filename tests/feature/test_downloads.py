@@ -125,10 +125,17 @@ def test_files_stored_before_checksums_get_them_on_download(
     assert next(f for f in registry.artifacts.get_any(bert).files if f.path == stored.path).crc32 is not None
 
 
+def measured_lazily(registry: Registry) -> None:
+    """Every package over the eager limit: its sha256 is measured on its first whole download."""
+    registry.settings = registry.settings.model_copy(update={"eager_digest_bytes": 0})
+
+
 def test_the_package_sha256_is_announced_once_known(
-    client: TestClient, auth: dict[str, str], bert: str
+    client: TestClient, auth: dict[str, str], bert: str, registry: Registry
 ) -> None:
+    measured_lazily(registry)
     first = client.get(f"/download/{bert}", headers=auth)
+    assert "x-package-sha256" not in first.headers
     digest = hashlib.sha256(first.content).hexdigest()
     later = client.get(f"/download/{bert}", headers=auth)
     assert later.headers["x-package-sha256"] == digest
@@ -138,10 +145,12 @@ def test_the_package_sha256_is_announced_once_known(
 
 
 def test_an_interrupted_first_download_does_not_record_a_digest(
-    client: TestClient, auth: dict[str, str], bert: str
+    client: TestClient, auth: dict[str, str], bert: str, registry: Registry
 ) -> None:
+    measured_lazily(registry)
     with client.stream("GET", f"/download/{bert}", headers=auth) as response:
         next(response.iter_bytes())
     whole = client.get(f"/download/{bert}", headers=auth)
+    assert "x-package-sha256" not in whole.headers
     again = client.get(f"/download/{bert}", headers=auth)
     assert again.headers["x-package-sha256"] == hashlib.sha256(whole.content).hexdigest()

@@ -11,6 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from tmr.artifacts.interfaces import Scope
 from tmr.artifacts.models import Artifact, ArtifactLink, ArtifactSummary
 
 MAX_NODES = 500
@@ -18,9 +19,11 @@ MB = 1024 * 1024
 
 
 class LineageStore(Protocol):
-    def answering_to(self, keys: Collection[str]) -> dict[str, list[ArtifactSummary]]: ...
+    def answering_to(self, keys: Collection[str], scope: Scope = ...) -> dict[str, list[ArtifactSummary]]: ...
 
-    def linking_to(self, keys: Collection[str]) -> list[tuple[ArtifactSummary, ArtifactLink]]: ...
+    def linking_to(
+        self, keys: Collection[str], scope: Scope = ...
+    ) -> list[tuple[ArtifactSummary, ArtifactLink]]: ...
 
     def keys_and_links(
         self, artifact_ids: Collection[str]
@@ -47,11 +50,13 @@ class Graph:
             self.edges.setdefault((parent, child, relationship), Edge(parent, child, relationship))
 
 
-def _parents(store: LineageStore, ids: Collection[str]) -> list[tuple[str, ArtifactSummary, ArtifactLink]]:
-    """(child id, parent, link) for every resolvable link of the given artifacts."""
+def _parents(
+    store: LineageStore, ids: Collection[str], scope: Scope
+) -> list[tuple[str, ArtifactSummary, ArtifactLink]]:
+    """(child id, parent, link) for every link of the given artifacts resolving in `scope`."""
     keys_links = store.keys_and_links(ids)
     wanted = {link.key for _keys, links in keys_links.values() for link in links}
-    resolved = store.answering_to(wanted)
+    resolved = store.answering_to(wanted, scope)
     return [
         (child, parent, link)
         for child, (_keys, links) in keys_links.items()
@@ -61,15 +66,16 @@ def _parents(store: LineageStore, ids: Collection[str]) -> list[tuple[str, Artif
     ]
 
 
-def lineage_graph(store: LineageStore, start: Artifact) -> Graph:
-    """Breadth-first over parent and child links until the connected component is complete."""
+def lineage_graph(store: LineageStore, start: Artifact, scope: Scope = Scope()) -> Graph:
+    """Breadth-first over parent and child links until the connected component is complete;
+    artifacts outside `scope` (others' private uploads) are neither shown nor walked through."""
     graph = Graph()
     graph.nodes[start.id] = ArtifactSummary(start.id, start.name, start.type)
     graph.sources[start.id] = "registry"
     frontier = {start.id}
     while frontier and len(graph.nodes) < MAX_NODES:
         found: set[str] = set()
-        for child, parent, link in _parents(store, frontier):
+        for child, parent, link in _parents(store, frontier, scope):
             graph.add_edge(parent.id, child, link.relationship)
             if parent.id not in graph.nodes:
                 graph.nodes[parent.id] = parent
@@ -80,7 +86,7 @@ def lineage_graph(store: LineageStore, start: Artifact) -> Graph:
         for ident, (own_keys, _links) in keys.items():
             for key in own_keys:
                 owners.setdefault(key, []).append(ident)
-        for child_summary, link in store.linking_to(owners):
+        for child_summary, link in store.linking_to(owners, scope):
             for parent_id in owners[link.key]:
                 graph.add_edge(parent_id, child_summary.id, link.relationship)
             if child_summary.id not in graph.nodes:
@@ -91,7 +97,7 @@ def lineage_graph(store: LineageStore, start: Artifact) -> Graph:
     return graph
 
 
-def dependencies(store: LineageStore, root: str) -> dict[str, set[str]]:
+def dependencies(store: LineageStore, root: str, scope: Scope = Scope()) -> dict[str, set[str]]:
     """Each artifact of the root's dependency closure (ancestors: parent models, datasets, code)
     mapped to its own direct dependencies; cycles are cut where they close."""
     direct: dict[str, set[str]] = {}
@@ -99,7 +105,7 @@ def dependencies(store: LineageStore, root: str) -> dict[str, set[str]]:
     while frontier and len(direct) < MAX_NODES:
         for ident in frontier:
             direct.setdefault(ident, set())
-        for child, parent, _link in _parents(store, frontier):
+        for child, parent, _link in _parents(store, frontier, scope):
             direct[child].add(parent.id)
         frontier = {p for deps in direct.values() for p in deps} - set(direct)
     return direct
@@ -117,13 +123,13 @@ def closure(direct: dict[str, set[str]], start: str) -> set[str]:
 
 
 def size_cost(
-    store: LineageStore, artifact: Artifact, with_dependencies: bool
+    store: LineageStore, artifact: Artifact, with_dependencies: bool, scope: Scope = Scope()
 ) -> dict[str, dict[str, float]]:
     """The contract's ArtifactCost in MB (bytes / 1024²): standalone and total per artifact, with
     every dependency counted once."""
     if not with_dependencies:
         return {artifact.id: {"total_cost": artifact.size_bytes / MB}}
-    direct = dependencies(store, artifact.id)
+    direct = dependencies(store, artifact.id, scope)
     sizes = store.sizes(direct)
     sizes[artifact.id] = artifact.size_bytes
     result: dict[str, dict[str, float]] = {}

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from tmr.accounts.permissions import scope_for
 from tmr.analysis.lineage import lineage_graph, size_cost
 from tmr.api.deps import RegistryDep, TypeDep, UserDep
 from tmr.artifacts.models import ArtifactType
@@ -17,11 +18,11 @@ router = APIRouter(tags=["analysis"])
 
 @router.get("/artifact/model/{id}/lineage")
 def lineage(user: UserDep, registry: RegistryDep, id: str) -> dict[str, Any]:
-    artifact = registry.artifacts.get(ArtifactType.MODEL, id)
+    artifact = registry.artifacts.get(ArtifactType.MODEL, id, user)
     error = artifact.upstream.get("lineage_error")
     if error:
         raise InvalidInput(f"the lineage graph cannot be computed: {error}")
-    graph = lineage_graph(registry.store, artifact)
+    graph = lineage_graph(registry.store, artifact, scope_for(user))
     return {
         "nodes": [
             {
@@ -51,5 +52,5 @@ def cost(
     id: str,
     dependency: Annotated[bool, Query()] = False,
 ) -> dict[str, dict[str, float]]:
-    artifact = registry.artifacts.get(type_, id)
-    return size_cost(registry.store, artifact, dependency)
+    artifact = registry.artifacts.get(type_, id, user)
+    return size_cost(registry.store, artifact, dependency, scope_for(user))

@@ -24,7 +24,7 @@ def create_artifact(
 def read_artifact(
     request: Request, user: UserDep, registry: RegistryDep, type_: TypeDep, id: str
 ) -> ArtifactOut:
-    return artifact_out(request, registry.artifacts.get(type_, id))
+    return artifact_out(request, registry.artifacts.get(type_, id, user))
 
 
 @router.put("/artifacts/{artifact_type}/{id}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -56,15 +57,15 @@ async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
 
 class BodyLimit:
     """Refuse JSON bodies over `limit` bytes with 413, whether the length is announced or not.
-    Paths under `exempt` (uploads) enforce their own, larger limits."""
+    Paths matching `exempt` (uploads) enforce their own, larger limits."""
 
-    def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, limit: int, exempt: re.Pattern[str] | None = None) -> None:
         self.app = app
         self.limit = limit
         self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
+        if scope["type"] != "http" or (self.exempt is not None and self.exempt.fullmatch(scope["path"])):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from tmr.analysis.compatibility import check_strings
 from tmr.api.deps import RegistryDep, UserDep
 from tmr.api.presenters import artifact_out
 from tmr.api.schemas import ArtifactDataIn, ArtifactOut, LicenseCheckRequest
-from tmr.artifacts.models import ArtifactType
+from tmr.artifacts.models import ArtifactType, FileKind
 from tmr.errors import InvalidInput, NotFound, UpstreamUnavailable
+from tmr.rating.engine import SAFETY_FIELD
 from tmr.sources.models import SourceKind
 
 router = APIRouter(tags=["rating"])
 
 
 @router.get("/artifact/model/{id}/rate", response_model=None)
-def rate(user: UserDep, registry: RegistryDep, id: str) -> dict[str, Any] | JSONResponse:
+def rate(user: UserDep, registry: RegistryDep, id: str, response: Response) -> dict[str, Any] | JSONResponse:
+    """The contract's 26 fields exactly (its client counts them); the safety verdict the rating
+    also holds is said by the net score (0 when unsafe), an `X-Unsafe-Files` header, and
+    `GET /artifact/model/{id}/safety`."""
     stored = registry.ratings.rating(id, user)
     if stored.failed:
         return JSONResponse(
@@ -30,7 +35,28 @@ def rate(user: UserDep, registry: RegistryDep, id: str) -> dict[str, Any] | JSON
             },
             status_code=500,
         )
-    return stored.rating
+    fields = dict(stored.rating)
+    safety = fields.pop(SAFETY_FIELD, None) or {}
+    if safety.get("unsafe"):
+        paths = [str(f.get("path")) for f in safety.get("unsafe_files") or []]
+        response.headers["X-Unsafe-Files"] = ", ".join(quote(p, safe="/@:+") for p in paths)
+    return fields
+
+
+@router.get("/artifact/model/{id}/safety")
+def safety(user: UserDep, registry: RegistryDep, id: str) -> dict[str, Any]:
+    """tmr's: the verdict on each judged file (by its bytes), and whether the model is unsafe."""
+    artifact = registry.artifacts.get(ArtifactType.MODEL, id, user)
+    judged = [
+        {"path": f.path, "kind": f.kind.value, "size": f.size, **(f.safety or {})}
+        for f in artifact.files
+        if f.safety
+    ]
+    return {
+        "unsafe": any(f.unsafe for f in artifact.files),
+        "files": judged,
+        "not_yet_judged": [f.path for f in artifact.files if f.sha256 is None and f.kind is FileKind.WEIGHTS],
+    }
 
 
 @router.post("/artifact/ingest", status_code=201, response_model=ArtifactOut)
@@ -43,7 +69,7 @@ def ingest(request: Request, user: UserDep, registry: RegistryDep, body: Artifac
 
 @router.post("/artifact/model/{id}/license-check")
 def license_check(user: UserDep, registry: RegistryDep, id: str, body: LicenseCheckRequest) -> bool:
-    artifact = registry.artifacts.get(ArtifactType.MODEL, id)
+    artifact = registry.artifacts.get(ArtifactType.MODEL, id, user)
     ref = registry.sources.parse(body.github_url, ArtifactType.CODE)
     if ref.kind is not SourceKind.GITHUB:
         raise InvalidInput("github_url must be a GitHub repository URL")

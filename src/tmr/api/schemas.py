@@ -39,6 +39,17 @@ class ArtifactOut(BaseModel):
     data: ArtifactDataOut
 
 
+class UploadOut(ArtifactOut):
+    """The contract's Artifact plus what an uploader wants to know at once (tmr's own)."""
+
+    version: str | None
+    visibility: str
+    size_bytes: int
+    files: int
+    unsafe_files: list[str]
+    net_score: float | None  # None when the rating failed (GET .../rate says why)
+
+
 class ArtifactMetadataIn(_In):
     name: StrictStr
     id: StrictStr
@@ -53,10 +64,12 @@ class ArtifactIn(_In):
 class ArtifactQuery(_In):
     name: StrictStr = Field(min_length=1)
     types: list[ArtifactType] | None = None
+    version: StrictStr | None = None  # tmr's: `1.2.3`, `1.2.3-2.1.0`, `~1.2.0`, `^1.2.0`
 
 
 class ArtifactRegEx(_In):
     regex: StrictStr
+    version: StrictStr | None = None  # tmr's, as in ArtifactQuery
 
 
 class LicenseCheckRequest(_In):

@@ -10,6 +10,7 @@ from tmr.api.deps import RegistryDep, UserDep
 from tmr.api.presenters import metadata
 from tmr.api.schemas import ArtifactMetadata, ArtifactQuery, ArtifactRegEx
 from tmr.search.service import Query as SearchQuery
+from tmr.search.service import version_query
 
 router = APIRouter(tags=["search"])
 
@@ -23,7 +24,12 @@ def enumerate_artifacts(
     offset: Annotated[str | None, Query()] = None,
 ) -> list[ArtifactMetadata]:
     items, next_offset = registry.search.enumerate(
-        [SearchQuery(q.name, frozenset(q.types) if q.types else None) for q in queries], offset
+        [
+            SearchQuery(q.name, frozenset(q.types) if q.types else None, version_query(q.version))
+            for q in queries
+        ],
+        offset,
+        user,
     )
     if next_offset is not None:
         response.headers["offset"] = next_offset
@@ -31,10 +37,12 @@ def enumerate_artifacts(
 
 
 @router.get("/artifact/byName/{name:path}", response_model=list[ArtifactMetadata])
-def by_name(user: UserDep, registry: RegistryDep, name: str) -> list[ArtifactMetadata]:
-    return [metadata(i) for i in registry.search.by_name(name)]
+def by_name(
+    user: UserDep, registry: RegistryDep, name: str, version: Annotated[str | None, Query()] = None
+) -> list[ArtifactMetadata]:
+    return [metadata(i) for i in registry.search.by_name(name, user, version_query(version))]
 
 
 @router.post("/artifact/byRegEx", response_model=list[ArtifactMetadata])
 def by_regex(user: UserDep, registry: RegistryDep, body: ArtifactRegEx) -> list[ArtifactMetadata]:
-    return [metadata(i) for i in registry.search.by_regex(body.regex)]
+    return [metadata(i) for i in registry.search.by_regex(body.regex, user, version_query(body.version))]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from tmr.artifacts.models import Artifact, ArtifactLink, ArtifactSummary, ArtifactType, AuditEntry
+from tmr.artifacts.models import Artifact, ArtifactLink, ArtifactSummary, ArtifactType, AuditEntry, FileEntry
 
 
 class TextMatcher(Protocol):
@@ -32,6 +32,16 @@ class StoredRating:
 NameFilter = tuple[str | None, Collection[ArtifactType] | None]
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which artifacts a listing may return. `viewer` None sees everything (admins, the registry
+    itself); a named viewer sees public artifacts and the private ones it owns. `versioned` keeps
+    only artifacts that carry a version (a version query has nothing to say about the others)."""
+
+    viewer: str | None = None
+    versioned: bool = False
+
+
 class ArtifactRepository(Protocol):
     """Artifact metadata. Every method is one transaction: it happens whole or not at all."""
 
@@ -54,16 +64,22 @@ class ArtifactRepository(Protocol):
         ...
 
     def page(
-        self, filters: Sequence[NameFilter], after: int | None, limit: int
+        self,
+        filters: Sequence[NameFilter],
+        after: int | None,
+        limit: int,
+        scope: Scope = Scope(),
+        accept: Callable[[ArtifactSummary], bool] | None = None,
     ) -> tuple[list[ArtifactSummary], int | None]:
-        """One page, in creation order, of artifacts matching any filter (all when none), resuming
-        after the cursor `after`; returns the next cursor or None on the last page."""
+        """One page, in creation order, of artifacts in `scope` matching any filter (all when
+        none) and `accept` (when given), resuming after the cursor `after`; returns the next
+        cursor or None on the last page."""
         ...
 
-    def by_name(self, name: str) -> list[ArtifactSummary]: ...
+    def by_name(self, name: str, scope: Scope = Scope()) -> list[ArtifactSummary]: ...
 
     def match_text(
-        self, matcher: TextMatcher, contains: Collection[str] | None = None
+        self, matcher: TextMatcher, contains: Collection[str] | None = None, scope: Scope = Scope()
     ) -> list[ArtifactSummary]:
         """Artifacts whose name or README the matcher finds a match in, in registration order,
         without holding the registry in memory. `contains` is a hint: strings one of which every
@@ -71,6 +87,10 @@ class ArtifactRepository(Protocol):
         ...
 
     def count(self) -> dict[ArtifactType, int]: ...
+
+    def record_file_safety(self, artifact_id: str, files: Collection[FileEntry]) -> None:
+        """Store the safety verdicts (and the kind their bytes showed) of some of an artifact's files."""
+        ...
 
     def record_file_digest(self, artifact_id: str, path: str, sha256: str, crc32: int) -> None:
         """Remember that a file's bytes are now stored under `sha256` (with their CRC-32)."""
@@ -82,11 +102,13 @@ class ArtifactRepository(Protocol):
 
     def audit_for(self, artifact_id: str) -> list[AuditEntry]: ...
 
-    def answering_to(self, keys: Collection[str]) -> dict[str, list[ArtifactSummary]]:
+    def answering_to(self, keys: Collection[str], scope: Scope = Scope()) -> dict[str, list[ArtifactSummary]]:
         """For each lineage key, the artifacts that answer to it."""
         ...
 
-    def linking_to(self, keys: Collection[str]) -> list[tuple[ArtifactSummary, ArtifactLink]]:
+    def linking_to(
+        self, keys: Collection[str], scope: Scope = Scope()
+    ) -> list[tuple[ArtifactSummary, ArtifactLink]]:
         """Artifacts that name one of `keys` as a parent, with the link."""
         ...
 

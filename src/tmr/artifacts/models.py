@@ -14,6 +14,14 @@ class ArtifactType(StrEnum):
     CODE = "code"
 
 
+class Visibility(StrEnum):
+    """Public artifacts are visible to every user; private ones (uploads, the company's own) only
+    to their owner and to admins."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
 class FileKind(StrEnum):
     WEIGHTS = "weights"
     CONFIG = "config"
@@ -37,6 +45,11 @@ class FileEntry:
     upstream_url: str | None = None
     upstream_digest: str | None = None
     crc32: int | None = None  # recorded with the bytes, so zip headers are known before streaming
+    safety: dict[str, Any] | None = None  # the verdict on a weights file's bytes (tmr.safety)
+
+    @property
+    def unsafe(self) -> bool:
+        return bool(self.safety and self.safety.get("unsafe"))
 
     @property
     def stored(self) -> bool:
@@ -65,6 +78,7 @@ class Artifact:
     license: str | None = None
     upstream: dict[str, Any] = field(default_factory=dict)
     version: str | None = None
+    visibility: Visibility = Visibility.PUBLIC
     notes: list[str] = field(default_factory=list)
     files: list[FileEntry] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
@@ -86,6 +100,7 @@ class ArtifactSummary:
     id: str
     name: str
     type: ArtifactType
+    version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

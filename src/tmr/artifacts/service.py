@@ -11,18 +11,33 @@ import hashlib
 import logging
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tmr.accounts.models import User
+from tmr.accounts.permissions import can_read
 from tmr.analysis.references import keys_for, references
 from tmr.artifacts.ids import is_valid_id, new_artifact_id
 from tmr.artifacts.interfaces import ArtifactRepository
-from tmr.artifacts.models import Artifact, ArtifactLink, ArtifactSummary, ArtifactType, AuditEntry, FileEntry
+from tmr.artifacts.models import (
+    Artifact,
+    ArtifactLink,
+    ArtifactSummary,
+    ArtifactType,
+    AuditEntry,
+    FileEntry,
+    FileKind,
+    Visibility,
+)
+from tmr.artifacts.uploads import SpooledUpload, UploadLimits, explode, validate_zip
 from tmr.errors import Conflict, InvalidInput, NotFound
+from tmr.safety.inspect import DEFAULT_MAX_SCAN_BYTES
+from tmr.safety.verdicts import judge_files
+from tmr.search.versions import normalize_version
 from tmr.sources.models import SourceKind, SourceSnapshot, UpstreamFile
 from tmr.sources.registry import SourceRegistry
+from tmr.sources.upload import upload_snapshot
 from tmr.storage.blobs.base import BlobStore
 
 log = logging.getLogger("tmr.artifacts")
@@ -72,7 +87,9 @@ class ArtifactService:
         blobs: BlobStore,
         sources: SourceRegistry,
         clock: Callable[[], datetime] = _now,
+        scan_limit: int = DEFAULT_MAX_SCAN_BYTES,
     ) -> None:
+        self._scan_limit = scan_limit
         self._repo = repo
         self._blobs = blobs
         self._sources = sources
@@ -81,19 +98,18 @@ class ArtifactService:
         self._locks_guard = threading.Lock()
 
     # -- reading ---------------------------------------------------------------------------
-    def get(self, type_: ArtifactType, artifact_id: str) -> Artifact:
-        if not is_valid_id(artifact_id):
-            raise InvalidInput("artifact id must match ^[A-Za-z0-9-]+$")
-        artifact = self._repo.get(artifact_id)
-        if artifact is None or artifact.type is not type_:
+    def get(self, type_: ArtifactType, artifact_id: str, viewer: User | None = None) -> Artifact:
+        """The artifact, if it exists with this type and `viewer` may see it (None: no check)."""
+        artifact = self.get_any(artifact_id, viewer)
+        if artifact.type is not type_:
             raise NotFound(f"no {type_.value} artifact with id {artifact_id}")
         return artifact
 
-    def get_any(self, artifact_id: str) -> Artifact:
+    def get_any(self, artifact_id: str, viewer: User | None = None) -> Artifact:
         if not is_valid_id(artifact_id):
             raise InvalidInput("artifact id must match ^[A-Za-z0-9-]+$")
         artifact = self._repo.get(artifact_id)
-        if artifact is None:
+        if artifact is None or not can_read(viewer, artifact):
             raise NotFound(f"no artifact with id {artifact_id}")
         return artifact
 
@@ -113,9 +129,11 @@ class ArtifactService:
         return PreparedArtifact(artifact, contents)
 
     def commit(self, prepared: PreparedArtifact, actor: User) -> Artifact:
-        """Store a prepared artifact: its small files' blobs first, then one transaction."""
+        """Store a prepared artifact: its small files' blobs first (each stored file judged by its
+        bytes), then one transaction."""
         artifact = prepared.artifact
         self._store_contents(prepared.contents)
+        judge_files(artifact.files, self._blobs.open, self._scan_limit)
         now = self._clock()
         artifact.created_at = artifact.updated_at = now
         artifact.created_by = artifact.updated_by = actor.name
@@ -140,7 +158,7 @@ class ArtifactService:
 
     def update(self, type_: ArtifactType, artifact_id: str, name: str, url: str, actor: User) -> Artifact:
         """Replace the artifact's content from its (possibly new) source URL; name and id stay."""
-        current = self.get(type_, artifact_id)
+        current = self.get(type_, artifact_id, actor)
         if name != current.name:
             raise InvalidInput("the name in the body must match the artifact's name")
         ref = self._sources.parse(url, type_)
@@ -151,6 +169,7 @@ class ArtifactService:
         snapshot = self._sources.inspect(ref)
         artifact, contents = self._build(type_, current.name, url, snapshot)
         self._store_contents(contents)
+        judge_files(artifact.files, self._blobs.open, self._scan_limit)
         artifact.id = current.id
         artifact.created_at, artifact.created_by = current.created_at, current.created_by
         artifact.updated_at, artifact.updated_by = self._clock(), actor.name
@@ -159,7 +178,7 @@ class ArtifactService:
         return artifact
 
     def delete(self, type_: ArtifactType, artifact_id: str, actor: User) -> None:
-        artifact = self.get(type_, artifact_id)
+        artifact = self.get(type_, artifact_id, actor)
         if not self._repo.delete(artifact_id):
             raise NotFound(f"no {type_.value} artifact with id {artifact_id}")
         log.info("deleted %s %s by %s", artifact.type.value, artifact.id, actor.name)
@@ -186,7 +205,7 @@ class ArtifactService:
                     size=upstream.size,
                     kind=upstream.kind,
                     sha256=sha256,
-                    upstream_url=upstream.download_url,
+                    upstream_url=upstream.download_url or None,
                     upstream_digest=upstream.upstream_digest,
                     crc32=crc,
                 )
@@ -239,9 +258,22 @@ class ArtifactService:
         return artifact
 
     def _mirror(self, artifact: Artifact) -> None:
-        missing = [f for f in artifact.files if f.sha256 is None and f.upstream_url]
+        for file in self.fetch_files(artifact):
+            self._repo.record_file_digest(artifact.id, file.path, file.sha256 or "", file.crc32 or 0)
+        judged = judge_files(artifact.files, self._blobs.open, self._scan_limit)
+        if judged:
+            self._repo.record_file_safety(artifact.id, judged)
+
+    def fetch_files(self, artifact: Artifact, kinds: Collection[FileKind] | None = None) -> list[FileEntry]:
+        """Fetch (checked against the upstream digest) and store the bytes of the files not yet
+        stored, of `kinds` or all; the entries get their digests in memory and are returned."""
+        missing = [
+            f
+            for f in artifact.files
+            if f.sha256 is None and f.upstream_url and (kinds is None or f.kind in kinds)
+        ]
         if not missing:
-            return
+            return []
         upstream = [
             UpstreamFile(f.path, f.size, f.kind, f.upstream_url or "", f.upstream_digest) for f in missing
         ]
@@ -249,9 +281,57 @@ class ArtifactService:
         for file, chunks in self._sources.open_files(SourceKind(artifact.source), upstream):
             crc = _Crc32()
             stored = self._blobs.put_stream(crc.through(chunks))
-            self._repo.record_file_digest(artifact.id, file.path, stored.sha256, crc.value)
             by_path[file.path].sha256 = stored.sha256
             by_path[file.path].crc32 = crc.value
+        return missing
+
+    def judge_weights(self, prepared: PreparedArtifact) -> None:
+        """Mirror a prepared artifact's weights and judge them by their bytes (the ingest gate
+        refuses a public model whose weights import code, so it must see them first)."""
+        self._store_contents(prepared.contents)
+        self.fetch_files(prepared.artifact, {FileKind.WEIGHTS})
+        judge_files(prepared.artifact.files, self._blobs.open, self._scan_limit)
+
+    # -- uploads -----------------------------------------------------------------------------
+    def upload(
+        self,
+        type_: ArtifactType,
+        spooled: SpooledUpload,
+        name: str,
+        version: str | None,
+        actor: User,
+        limits: UploadLimits,
+    ) -> PreparedArtifact:
+        """Validate and explode an uploaded zip into blobs and describe it as a private artifact
+        of `actor`; nothing is visible until `commit`. The same zip (same sha256) uploaded twice
+        as the same type is a conflict, as registering one URL twice is."""
+        check_name(name)
+        normalised = normalize_version(version) if version is not None else None
+        url = f"upload:sha256:{spooled.sha256}"
+        existing = self._repo.find_by_url(type_, url)
+        if existing is not None:
+            raise Conflict(f"this zip is already uploaded as {type_.value} {existing.id}", id=existing.id)
+        members = validate_zip(spooled.path, limits)
+
+        def put(chunks: Iterable[bytes]) -> tuple[str, int]:
+            stored = self._blobs.put_stream(chunks)
+            return stored.sha256, stored.size
+
+        exploded = explode(spooled.path, members, put, limits)
+        snapshot = upload_snapshot(
+            url,
+            exploded,
+            lambda sha256: b"".join(self._blobs.open(sha256)),
+            is_model=type_ is ArtifactType.MODEL,
+            version=normalised,
+        )
+        artifact, contents = self._build(type_, name, url, snapshot)
+        by_path = {e.path: e for e in exploded}
+        for file in artifact.files:
+            file.sha256, file.crc32 = by_path[file.path].sha256, by_path[file.path].crc32
+        artifact.visibility = Visibility.PRIVATE
+        artifact.keys = keys_for(name, "", None)
+        return PreparedArtifact(artifact, contents)
 
     def ensure_checksums(self, artifact: Artifact) -> Artifact:
         """Give every stored file its CRC-32 (files stored before CRCs were recorded)."""
@@ -281,7 +361,7 @@ class ArtifactService:
         self._audit(artifact, actor, action)
 
     def audit_trail(self, type_: ArtifactType, artifact_id: str, actor: User) -> list[AuditEntry]:
-        artifact = self.get(type_, artifact_id)
+        artifact = self.get(type_, artifact_id, actor)
         entries = self._repo.audit_for(artifact_id)
         self._audit(artifact, actor, "AUDIT")
         return entries

@@ -25,7 +25,7 @@ import stat
 import struct
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -92,6 +92,7 @@ class ZipMember:
     name: str
     size: int
     compressed_size: int
+    crc32: int  # checked by zipfile as the entry is read; stored for the registry's own zips
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,31 +100,64 @@ class ExplodedFile:
     path: str
     size: int
     sha256: str
+    crc32: int
     kind: FileKind = field(default=FileKind.OTHER)
+
+
+class Spooler:
+    """Writes a stream to a temporary file, hashing it, and stops at the first byte over the
+    limit. Fed chunk by chunk, so a sync iterator and an async request body share it."""
+
+    def __init__(self, limits: UploadLimits, tmp_dir: Path | None = None) -> None:
+        self._limit = limits.max_upload_bytes
+        self._digest = hashlib.sha256()
+        self._size = 0
+        fd, name = tempfile.mkstemp(prefix="tmr-upload-", suffix=".zip", dir=tmp_dir)
+        self.path = Path(name)
+        self._out = os.fdopen(fd, "wb")
+
+    def feed(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._limit:
+            raise PayloadTooLarge("upload exceeds the size limit", limit=self._limit)
+        self._digest.update(chunk)
+        self._out.write(chunk)
+
+    def finish(self) -> SpooledUpload:
+        self._out.close()
+        if self._size == 0:
+            raise InvalidInput("the upload is empty")
+        return SpooledUpload(self.path, self._size, self._digest.hexdigest())
+
+    def abort(self) -> None:
+        self._out.close()
+        self.path.unlink(missing_ok=True)
 
 
 def spool_upload(chunks: Iterable[bytes], limits: UploadLimits, tmp_dir: Path | None = None) -> SpooledUpload:
     """Write the stream to a temporary file, hashing it; stop at the first byte over the limit."""
-    digest = hashlib.sha256()
-    size = 0
-    fd, name = tempfile.mkstemp(prefix="tmr-upload-", suffix=".zip", dir=tmp_dir)
-    path = Path(name)
+    spooler = Spooler(limits, tmp_dir)
     try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                if not chunk:
-                    continue
-                size += len(chunk)
-                if size > limits.max_upload_bytes:
-                    raise PayloadTooLarge("upload exceeds the size limit", limit=limits.max_upload_bytes)
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise InvalidInput("the upload is empty")
+        for chunk in chunks:
+            spooler.feed(chunk)
+        return spooler.finish()
     except BaseException:
-        path.unlink(missing_ok=True)
+        spooler.abort()
         raise
-    return SpooledUpload(path, size, digest.hexdigest())
+
+
+async def spool_upload_async(
+    chunks: AsyncIterable[bytes], limits: UploadLimits, tmp_dir: Path | None = None
+) -> SpooledUpload:
+    """`spool_upload` for a request body read by the event loop (the writes are small and local)."""
+    spooler = Spooler(limits, tmp_dir)
+    try:
+        async for chunk in chunks:
+            spooler.feed(chunk)
+        return spooler.finish()
+    except BaseException:
+        spooler.abort()
+        raise
 
 
 def _entry_path(info: zipfile.ZipInfo, limits: UploadLimits) -> list[str]:
@@ -198,7 +232,7 @@ def validate_zip(path: Path, limits: UploadLimits) -> list[ZipMember]:
             raise InvalidInput("zip has duplicate entries", path=member_path[:200])
         seen.add(member_path)
         folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
-        members.append(ZipMember(member_path, info.filename, info.file_size, info.compress_size))
+        members.append(ZipMember(member_path, info.filename, info.file_size, info.compress_size, info.CRC))
     clash = seen & folders
     if clash:
         raise InvalidInput("zip entry is both a file and a folder", path=min(clash)[:200])
@@ -254,5 +288,5 @@ def explode(
                 sha256, size = put_stream(_counted(source, member, limits, budget))
             if size != member.size:
                 raise InvalidInput("zip entry size does not match its header", path=member.path[:200])
-            exploded.append(ExplodedFile(member.path, size, sha256, classify(member.path)))
+            exploded.append(ExplodedFile(member.path, size, sha256, member.crc32, classify(member.path)))
     return exploded

@@ -16,8 +16,9 @@ from typing import Any
 from tmr.rating.evidence import ModelEvidence
 
 log = logging.getLogger("tmr.rating")
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2  # 2: the safety verdict of the weights
 DEVICES = ("raspberry_pi", "jetson_nano", "desktop_pc", "aws_server")
+SAFETY_FIELD = "safety"  # stored with the rating; not one of the contract's 26 fields
 
 Metric = Callable[[ModelEvidence], Any]
 
@@ -93,6 +94,15 @@ class RatingEngine:
             fields["net_score"] = float(self._net(scores))
         except Exception as exc:
             errors["net_score"] = f"{type(exc).__name__}: {exc}"
+            fields["net_score"] = 0.0
+        # Beside the contract's fields: weights that import code on load make the model untrustworthy
+        # whatever its other scores, so its net score is 0 and the rating says which files and why.
+        unsafe = evidence.unsafe_files
+        fields[SAFETY_FIELD] = {
+            "unsafe": bool(unsafe),
+            "unsafe_files": [{"path": f.path, "reasons": list(f.reasons)} for f in unsafe],
+        }
+        if unsafe:
             fields["net_score"] = 0.0
         # net_score depends on every other metric: its latency is the whole rating's.
         fields["net_score_latency"] = round(time.perf_counter() - started, 6)

@@ -16,6 +16,8 @@ class FileFact:
     path: str
     size: int
     kind: str  # tmr.artifacts.models.FileKind value: weights, config, tokenizer, docs, code, data, other
+    unsafe: bool = False  # its bytes import code on load (tmr.safety)
+    reasons: tuple[str, ...] = ()  # why, when it was judged
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,10 @@ class ModelEvidence:
     parent_net_scores: tuple[float, ...] = ()  # net scores of the model's registered parents
     last_modified: datetime | None = None
     observed_at: datetime | None = None  # when the evidence was gathered (the metrics' "now")
+
+    @property
+    def unsafe_files(self) -> tuple[FileFact, ...]:
+        return tuple(f for f in self.files if f.unsafe)
 
     @property
     def weights_bytes(self) -> int:

@@ -47,7 +47,12 @@ def _time(value: Any) -> datetime | None:
 
 
 def _files(files: Iterable[FileEntry | UpstreamFile]) -> tuple[FileFact, ...]:
-    return tuple(FileFact(f.path, f.size, f.kind.value) for f in files)
+    facts = []
+    for f in files:
+        safety = f.safety if isinstance(f, FileEntry) else None
+        reasons = tuple(str(r) for r in (safety or {}).get("reasons") or ())
+        facts.append(FileFact(f.path, f.size, f.kind.value, bool(safety and safety.get("unsafe")), reasons))
+    return tuple(facts)
 
 
 class EvidenceGatherer:

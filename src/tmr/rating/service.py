@@ -13,7 +13,7 @@ from tmr.artifacts.interfaces import ArtifactRepository, StoredRating
 from tmr.artifacts.models import Artifact, ArtifactType
 from tmr.artifacts.service import ArtifactService, PreparedArtifact
 from tmr.errors import Disqualified, TmrError
-from tmr.rating.engine import DEVICES, ENGINE_VERSION, RatingEngine
+from tmr.rating.engine import DEVICES, ENGINE_VERSION, SAFETY_FIELD, RatingEngine
 from tmr.rating.gather import EvidenceGatherer, EvidenceSources
 
 log = logging.getLogger("tmr.rating")
@@ -109,7 +109,7 @@ class RatingService:
         return rating
 
     def rating(self, artifact_id: str, actor: User) -> StoredRating:
-        artifact = self._artifacts.get(ArtifactType.MODEL, artifact_id)
+        artifact = self._artifacts.get(ArtifactType.MODEL, artifact_id, actor)
         stored = self._repo.load_rating(artifact_id)
         if stored is None or self.stale(stored, artifact):
             stored = self.refresh(artifact)
@@ -119,7 +119,15 @@ class RatingService:
     @staticmethod
     def stale(stored: StoredRating, artifact: Artifact) -> bool:
         updated = artifact.updated_at or stored.computed_at
-        return stored.failed or stored.engine_version != ENGINE_VERSION or stored.computed_at < updated
+        # A weights file judged unsafe after the rating (mirrored on a later download) outdates it.
+        judged_unsafe = any(f.unsafe for f in artifact.files)
+        rated_unsafe = bool((stored.rating.get(SAFETY_FIELD) or {}).get("unsafe"))
+        return (
+            stored.failed
+            or stored.engine_version != ENGINE_VERSION
+            or stored.computed_at < updated
+            or judged_unsafe != rated_unsafe
+        )
 
     def register(
         self, type_: ArtifactType, url: str, name: str | None, actor: User, *, gated: bool
@@ -128,7 +136,12 @@ class RatingService:
         or, when `gated`, admitted only if its rating passes the gate."""
         if type_ is ArtifactType.MODEL and gated:
             return self.ingest(self._artifacts.prepare(type_, url, name), actor)[0]
-        artifact = self._artifacts.register(type_, url, name, actor)
+        return self.admit(self._artifacts.prepare(type_, url, name), actor)
+
+    def admit(self, prepared: PreparedArtifact, actor: User) -> Artifact:
+        """Store a prepared artifact without a gate (an upload, or the gate off); a model is rated
+        at once, and a failed rating is stored, not raised."""
+        artifact = self._artifacts.commit(prepared, actor)
         if artifact.type is ArtifactType.MODEL:
             self.refresh(artifact)
         return artifact
@@ -142,7 +155,9 @@ class RatingService:
 
     def ingest(self, prepared: PreparedArtifact, actor: User) -> tuple[Artifact, StoredRating]:
         """Admit a public model only when every non-latency metric is at least 0.5 (-1, "not
-        applicable", does not count against it); otherwise 424 and nothing is stored."""
+        applicable", does not count against it) and no weights file imports code; otherwise 424
+        and nothing is stored (mirrored weights stay only as orphan blobs, collectable)."""
+        self._artifacts.judge_weights(prepared)
         rating = self.compute(prepared.artifact)
         failing = gate_failures(rating)
         if failing:
@@ -158,6 +173,9 @@ class RatingService:
 def gate_failures(rating: StoredRating) -> dict[str, Any]:
     """The metrics that keep a model out, with their values (a failed metric always does)."""
     failing: dict[str, Any] = {name: "failed: " + error for name, error in rating.errors.items()}
+    safety = rating.rating.get(SAFETY_FIELD)
+    if isinstance(safety, dict) and safety.get("unsafe"):
+        failing["safety"] = safety
     for name, value in rating.rating.items():
         if name.endswith("_latency") or name in ("name", "category") or name in failing:
             continue

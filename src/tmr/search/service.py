@@ -6,19 +6,42 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tmr.accounts.models import User
+from tmr.accounts.permissions import scope_for
 from tmr.artifacts.interfaces import ArtifactRepository
 from tmr.artifacts.models import ArtifactSummary, ArtifactType
 from tmr.errors import Busy, InvalidInput, NotFound
 from tmr.search.prefilter import required_literals
 from tmr.search.regex import compile_pattern
+from tmr.search.versions import VersionQuery, matches, parse_query
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """One ArtifactQuery of the contract: a name (`*` for all) and optional types."""
+    """One ArtifactQuery of the contract: a name (`*` for all) and optional types, plus tmr's
+    optional version query (exact, `A-B`, `~A`, `^A`, as npm reads them)."""
 
     name: str
     types: frozenset[ArtifactType] | None = None
+    version: VersionQuery | None = None
+
+    def admits(self, item: ArtifactSummary) -> bool:
+        return (
+            (self.name == "*" or item.name == self.name)
+            and (not self.types or item.type in self.types)
+            and (self.version is None or (item.version is not None and matches(self.version, item.version)))
+        )
+
+
+def version_query(raw: str | None) -> VersionQuery | None:
+    """A version query from a request (None when absent); 400 when it is not a version query."""
+    return None if raw is None else parse_query(raw)
+
+
+def _with_version(items: list[ArtifactSummary], version: VersionQuery | None) -> list[ArtifactSummary]:
+    if version is None:
+        return items
+    return [i for i in items if i.version is not None and matches(version, i.version)]
 
 
 def decode_cursor(offset: str | None) -> int | None:
@@ -45,32 +68,46 @@ class SearchService:
         self._queue_s = regex_queue_s
 
     def enumerate(
-        self, queries: Sequence[Query], offset: str | None
+        self, queries: Sequence[Query], offset: str | None, viewer: User | None = None
     ) -> tuple[list[ArtifactSummary], str | None]:
-        """The union of the queries, in registration order, one page at a time. The database does
-        the filtering and keyset paging, so no request makes the server hold the whole registry."""
+        """The union of the queries over what `viewer` may see, in registration order, one page at
+        a time. The database does the filtering and keyset paging, so no request makes the server
+        hold the whole registry; version queries are checked on the page's candidates."""
         if not queries:
             raise InvalidInput("at least one artifact query is required")
         filters = [(None if q.name == "*" else q.name, q.types) for q in queries]
-        items, cursor = self._repo.page(filters, decode_cursor(offset), self._page_size)
+        versioned = all(q.version is not None for q in queries)
+        accept = None
+        if any(q.version is not None for q in queries):
+            accept = lambda item: any(q.admits(item) for q in queries)  # noqa: E731
+        items, cursor = self._repo.page(
+            filters, decode_cursor(offset), self._page_size, scope_for(viewer, versioned=versioned), accept
+        )
         return items, (str(cursor) if cursor is not None else None)
 
-    def by_name(self, name: str) -> list[ArtifactSummary]:
+    def by_name(
+        self, name: str, viewer: User | None = None, version: VersionQuery | None = None
+    ) -> list[ArtifactSummary]:
         if not name or not name.strip():
             raise InvalidInput("name must be non-empty")
-        items = self._repo.by_name(name)
+        scope = scope_for(viewer, versioned=version is not None)
+        items = _with_version(self._repo.by_name(name, scope), version)
         if not items:
-            raise NotFound(f"no artifact is named {name!r}")
+            raise NotFound(f"no artifact is named {name!r}" + (" with that version" if version else ""))
         return items
 
-    def by_regex(self, pattern: str) -> list[ArtifactSummary]:
+    def by_regex(
+        self, pattern: str, viewer: User | None = None, version: VersionQuery | None = None
+    ) -> list[ArtifactSummary]:
         matcher = compile_pattern(pattern)
+        scope = scope_for(viewer, versioned=version is not None)
         if not self._scans.acquire(timeout=self._queue_s):
             raise Busy("too many regex searches in progress; retry shortly")
         try:
-            found = self._repo.match_text(matcher, contains=required_literals(pattern))
+            found = self._repo.match_text(matcher, contains=required_literals(pattern), scope=scope)
         finally:
             self._scans.release()
+        found = _with_version(found, version)
         if not found:
-            raise NotFound("no artifact matches this regex")
+            raise NotFound("no artifact matches this regex" + (" with that version" if version else ""))
         return found

@@ -187,3 +187,12 @@ def latest_version(tags: Iterable[str]) -> str | None:
     if releases:
         return releases[-1]
     return versions[-1] if versions else None
+
+
+def version_or_none(raw: str) -> str | None:
+    """The canonical spelling of `raw`, or None when it is not a version: most git tags are not
+    (`release-candidate`, `nightly`), and that is no error when scanning an upstream's tags."""
+    try:
+        return normalize_version(raw)
+    except InvalidInput:
+        return None

@@ -11,15 +11,18 @@ from urllib.parse import quote
 
 from tmr.artifacts.filekinds import classify
 from tmr.artifacts.models import FileKind
-from tmr.errors import IntegrityError, NotFound
+from tmr.errors import IntegrityError, NotFound, UpstreamUnavailable
 from tmr.sources.digests import checked, git_digest
 from tmr.sources.http import UpstreamClient
 from tmr.sources.models import SourceRef, SourceSnapshot, UpstreamFile
+from tmr.sources.tags import GitTag, apply_tags
 
 _RAW = {"Accept": "application/vnd.github.raw+json"}
 _JSON = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 MAX_CONTRIBUTORS = 100
 PR_WINDOW = 30  # recent merged pull requests examined for reviewedness
+TAG_PAGE = 100
+MAX_TAG_PAGES = 10  # 1,000 tags: more than nearly any repository has, and a bound on the calls
 _NOT_CODE = {FileKind.WEIGHTS, FileKind.DATA}
 _REPO_FACTS = (
     "full_name",
@@ -68,6 +71,7 @@ class GitHubSource:
         if len(contributors) >= MAX_CONTRIBUTORS:
             snapshot.notes.append(f"contributors counted from the top {MAX_CONTRIBUTORS} only")
         snapshot.files = self._tree(ref, commit, snapshot)
+        apply_tags(snapshot, self._tags(ref.repo_id, snapshot), commit, ref.revision)
         return snapshot
 
     def _license(self, repo: dict[str, Any], snapshot: SourceSnapshot) -> str | None:
@@ -106,6 +110,42 @@ class GitHubSource:
             for c in data
             if isinstance(c, dict)
         ]
+
+    def _tags(self, repo_id: str, snapshot: SourceSnapshot) -> list[GitTag]:
+        """The repository's tags with their commits, at most MAX_TAG_PAGES pages of them (noted
+        when there are more). As for contributors, a 404 means no tags (here with a note, since
+        it costs the version); other failures raise."""
+        tags: list[GitTag] = []
+        for page in range(1, MAX_TAG_PAGES + 1):
+            response = self._client.request(
+                "GET",
+                f"/repos/{repo_id}/tags",
+                params={"per_page": TAG_PAGE, "page": page},
+                headers=_JSON,
+            )
+            if response.status_code == 404:
+                snapshot.notes.append("GitHub did not list the repository's tags: no version is known")
+                return tags
+            self._client.raise_for_status(response, f"tags of {repo_id} not found")
+            try:
+                listed = response.json() if response.content else []
+            except ValueError as exc:
+                raise UpstreamUnavailable("GitHub sent invalid JSON for the repository's tags") from exc
+            tags += [
+                GitTag(str(tag["name"]), str(tag["commit"]["sha"]))
+                for tag in (listed if isinstance(listed, list) else [])
+                if isinstance(tag, dict)
+                and tag.get("name")
+                and isinstance(tag.get("commit"), dict)
+                and tag["commit"].get("sha")
+            ]
+            if "next" not in response.links or not listed:
+                return tags
+        snapshot.notes.append(
+            f"versions read from the first {MAX_TAG_PAGES * TAG_PAGE} tags only: a newer or matching "
+            "version tag may have been missed"
+        )
+        return tags
 
     def _tree(self, ref: SourceRef, commit: str, snapshot: SourceSnapshot) -> list[UpstreamFile]:
         tree = self._client.get_json(

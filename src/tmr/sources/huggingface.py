@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -11,10 +10,11 @@ from urllib.parse import quote
 from tmr.artifacts.filekinds import classify
 from tmr.artifacts.models import FileKind
 from tmr.errors import UpstreamForbidden, UpstreamUnavailable
-from tmr.sources.cards import card_license, split_card
 from tmr.sources.digests import checked, git_digest, sha256_digest
 from tmr.sources.http import UpstreamClient
+from tmr.sources.layout import read_layout_evidence
 from tmr.sources.models import SourceKind, SourceRef, SourceSnapshot, UpstreamFile
+from tmr.sources.tags import GitTag, apply_tags
 
 # Files fetched at registration whatever their size limit says: they are the evidence.
 _EVIDENCE_FILES = ("README.md", "config.json", "adapter_config.json", "model_index.json")
@@ -46,9 +46,13 @@ class HuggingFaceSource:
         self._eager_limit = eager_limit
         self._workers = workers
 
-    def _api_path(self, ref: SourceRef) -> str:
+    @staticmethod
+    def _repo_path(ref: SourceRef) -> str:
         section = "datasets" if ref.kind is SourceKind.HF_DATASET else "models"
-        path = f"/api/{section}/{ref.repo_id}"
+        return f"/api/{section}/{ref.repo_id}"
+
+    def _api_path(self, ref: SourceRef) -> str:
+        path = self._repo_path(ref)
         if ref.revision:
             path += f"/revision/{quote(ref.revision, safe='')}"
         return path
@@ -76,8 +80,32 @@ class HuggingFaceSource:
         snapshot.facts["repo_id"] = ref.repo_id
         snapshot.facts["revision"] = revision
         snapshot.files = files
-        self._read_evidence(snapshot, info)
+        read_layout_evidence(snapshot, info, is_model=ref.kind is SourceKind.HF_MODEL)
+        apply_tags(snapshot, self._tags(ref, snapshot), revision, ref.revision)
         return snapshot
+
+    def _tags(self, ref: SourceRef, snapshot: SourceSnapshot) -> list[GitTag]:
+        """The repository's git tags, from one refs call. A Hub that will not list them (404 on
+        older hubs, 401/403) costs the artifact its version, with a note, not its registration; an
+        outage fails the registration like every other call here."""
+        response = self._client.request("GET", f"{self._repo_path(ref)}/refs")
+        if response.status_code in (401, 403, 404):
+            snapshot.notes.append(
+                f"the Hub did not list the repository's git tags (HTTP {response.status_code}): "
+                "no version is known"
+            )
+            return []
+        self._client.raise_for_status(response, f"refs of {ref.repo_id} not found")
+        try:
+            refs = response.json()
+        except ValueError as exc:
+            raise UpstreamUnavailable("Hugging Face sent invalid JSON for the repository's refs") from exc
+        listed = refs.get("tags") if isinstance(refs, dict) else None
+        return [
+            GitTag(str(tag["name"]), str(tag["targetCommit"]))
+            for tag in (listed if isinstance(listed, list) else [])
+            if isinstance(tag, dict) and tag.get("name") and tag.get("targetCommit")
+        ]
 
     def _files(self, ref: SourceRef, info: dict[str, Any], revision: str) -> list[UpstreamFile]:
         files: list[UpstreamFile] = []
@@ -129,36 +157,3 @@ class HuggingFaceSource:
         """The file's bytes, checked against the upstream's size and digest as they stream."""
         with self._client.stream(file.download_url) as response:
             yield from checked(response.iter_bytes(1024 * 1024), file.upstream_digest, file.size, file.path)
-
-    def _read_evidence(self, snapshot: SourceSnapshot, info: dict[str, Any]) -> None:
-        by_path = {f.path: f for f in snapshot.files}
-        readme = by_path.get("README.md")
-        if readme is not None and readme.content is not None:
-            text = readme.content.decode("utf-8", errors="replace")
-            card, _body, error = split_card(text)
-            snapshot.readme = text
-            snapshot.card = card
-            if error:
-                snapshot.notes.append(error)
-                snapshot.facts["card_error"] = error
-        else:
-            if readme is None:
-                snapshot.notes.append("the repository has no model card (README.md)")
-            if isinstance(info.get("cardData"), dict):
-                snapshot.card = dict(info["cardData"])
-        tags = [t for t in info.get("tags") or [] if isinstance(t, str)]
-        snapshot.license = card_license(snapshot.card, tags)
-        for name, key in (("config.json", "config"), ("adapter_config.json", "adapter_config")):
-            entry = by_path.get(name)
-            if entry is None or entry.content is None:
-                continue
-            try:
-                parsed = json.loads(entry.content)
-            except ValueError:
-                snapshot.notes.append(f"{name} is not valid JSON")
-                snapshot.facts[f"{key}_error"] = f"{name} is not valid JSON"
-                continue
-            if isinstance(parsed, dict):
-                snapshot.facts[key] = parsed
-        if "config.json" not in by_path and snapshot.ref.kind is SourceKind.HF_MODEL:
-            snapshot.notes.append("the repository has no config.json")

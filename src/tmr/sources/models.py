@@ -14,6 +14,7 @@ class SourceKind(StrEnum):
     HF_DATASET = "huggingface_dataset"
     GITHUB = "github"
     URL = "url"
+    UPLOAD = "upload"  # a zip uploaded to the registry: never fetched from anywhere
 
 
 @dataclass(frozen=True, slots=True)

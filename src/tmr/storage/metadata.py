@@ -7,7 +7,7 @@ transaction, so a failure leaves nothing half-written.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tmr.accounts.models import IssuedToken, User
-from tmr.artifacts.interfaces import NameFilter, StoredRating, TextMatcher
+from tmr.artifacts.interfaces import NameFilter, Scope, StoredRating, TextMatcher
 from tmr.artifacts.models import (
     Artifact,
     ArtifactLink,
@@ -28,6 +28,7 @@ from tmr.artifacts.models import (
     AuditEntry,
     FileEntry,
     FileKind,
+    Visibility,
 )
 from tmr.errors import Conflict, NotFound, StorageUnavailable
 from tmr.storage.tables import (
@@ -43,8 +44,23 @@ from tmr.storage.tables import (
 )
 
 
-def _summary(row: ArtifactRow) -> ArtifactSummary:
-    return ArtifactSummary(id=row.id, name=row.name, type=ArtifactType(row.type))
+def _summary(row: Any) -> ArtifactSummary:
+    """A listing's item from a row (or a selected tuple) with id, name, type and version."""
+    return ArtifactSummary(id=row.id, name=row.name, type=ArtifactType(row.type), version=row.version)
+
+
+_LISTED = (ArtifactRow.id, ArtifactRow.name, ArtifactRow.type, ArtifactRow.version)
+
+
+def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if scope.viewer is not None:
+        clauses.append(
+            or_(ArtifactRow.visibility == Visibility.PUBLIC.value, ArtifactRow.created_by == scope.viewer)
+        )
+    if scope.versioned:
+        clauses.append(ArtifactRow.version.is_not(None))
+    return clauses
 
 
 def _file_rows(artifact: Artifact) -> list[FileRow]:
@@ -57,6 +73,7 @@ def _file_rows(artifact: Artifact) -> list[FileRow]:
             upstream_url=f.upstream_url,
             upstream_digest=f.upstream_digest,
             crc32=f.crc32,
+            safety=f.safety,
         )
         for f in artifact.files
     ]
@@ -84,6 +101,7 @@ def _fill_row(row: ArtifactRow, artifact: Artifact) -> None:
     row.license = artifact.license
     row.upstream = artifact.upstream
     row.version = artifact.version
+    row.visibility = artifact.visibility.value
     row.notes = list(artifact.notes)
     row.size_bytes = artifact.size_bytes
     if artifact.created_at is not None:
@@ -175,6 +193,7 @@ class SqlMetadataStore:
                 license=row.license,
                 upstream=dict(row.upstream or {}),
                 version=row.version,
+                visibility=Visibility(row.visibility),
                 notes=list(row.notes or []),
                 files=[
                     FileEntry(
@@ -185,6 +204,7 @@ class SqlMetadataStore:
                         upstream_url=f.upstream_url,
                         upstream_digest=f.upstream_digest,
                         crc32=f.crc32,
+                        safety=dict(f.safety) if f.safety else None,
                     )
                     for f in files
                 ],
@@ -229,7 +249,12 @@ class SqlMetadataStore:
                 session.execute(delete(table))
 
     def page(
-        self, filters: Sequence[NameFilter], after: int | None, limit: int
+        self,
+        filters: Sequence[NameFilter],
+        after: int | None,
+        limit: int,
+        scope: Scope = Scope(),
+        accept: Callable[[ArtifactSummary], bool] | None = None,
     ) -> tuple[list[ArtifactSummary], int | None]:
         clauses = []
         for name, types in filters:
@@ -239,42 +264,50 @@ class SqlMetadataStore:
             if types:
                 parts.append(ArtifactRow.type.in_(sorted(t.value for t in types)))
             clauses.append(and_(true(), *parts))
-        query = select(ArtifactRow.seq, ArtifactRow.id, ArtifactRow.name, ArtifactRow.type)
+        query = select(ArtifactRow.seq, *_LISTED).where(*_in_scope(scope))
         if clauses:
             query = query.where(or_(*clauses))
-        if after is not None:
-            query = query.where(ArtifactRow.seq > after)
         # One row more than asked tells whether another page exists without counting the table.
-        query = query.order_by(ArtifactRow.seq).limit(limit + 1)
+        # With a Python-side `accept` (version ranges), batches are read until the page is full.
+        batch = limit + 1 if accept is None else max(4 * limit, 500)
+        taken: list[tuple[int, ArtifactSummary]] = []
+        cursor = after
         with self._read() as session:
-            rows = session.execute(query).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        items = [ArtifactSummary(id=r.id, name=r.name, type=ArtifactType(r.type)) for r in rows]
-        return items, (rows[-1].seq if more and rows else None)
+            while len(taken) <= limit:
+                window = query if cursor is None else query.where(ArtifactRow.seq > cursor)
+                rows = session.execute(window.order_by(ArtifactRow.seq).limit(batch)).all()
+                for row in rows:
+                    item = _summary(row)
+                    if accept is None or accept(item):
+                        taken.append((row.seq, item))
+                if len(rows) < batch:
+                    break
+                cursor = rows[-1].seq
+        more = len(taken) > limit
+        taken = taken[:limit]
+        return [item for _, item in taken], (taken[-1][0] if more and taken else None)
 
-    def by_name(self, name: str) -> list[ArtifactSummary]:
-        query = (
-            select(ArtifactRow.id, ArtifactRow.name, ArtifactRow.type)
-            .where(ArtifactRow.name == name)
-            .order_by(ArtifactRow.seq)
-        )
+    def by_name(self, name: str, scope: Scope = Scope()) -> list[ArtifactSummary]:
+        query = select(*_LISTED).where(ArtifactRow.name == name, *_in_scope(scope)).order_by(ArtifactRow.seq)
         with self._read() as session:
-            return [
-                ArtifactSummary(id=r.id, name=r.name, type=ArtifactType(r.type))
-                for r in session.execute(query)
-            ]
+            return [_summary(r) for r in session.execute(query)]
 
     def match_text(
-        self, matcher: TextMatcher, contains: Collection[str] | None = None, batch_size: int = 2000
+        self,
+        matcher: TextMatcher,
+        contains: Collection[str] | None = None,
+        scope: Scope = Scope(),
+        batch_size: int = 2000,
     ) -> list[ArtifactSummary]:
-        prefilter = _contains_any(contains) if contains else None
+        clauses = _in_scope(scope)
+        if contains:
+            clauses.append(_contains_any(contains))
         if self.engine.dialect.name == "sqlite":
-            return self._match_text_sqlite(matcher, prefilter)
-        return self._match_text_streamed(matcher, prefilter, batch_size)
+            return self._match_text_sqlite(matcher, clauses)
+        return self._match_text_streamed(matcher, clauses, batch_size)
 
     def _match_text_sqlite(
-        self, matcher: TextMatcher, prefilter: ColumnElement[bool] | None
+        self, matcher: TextMatcher, clauses: list[ColumnElement[bool]]
     ) -> list[ArtifactSummary]:
         """One pass inside SQLite: the matcher runs as a SQL function after the substring
         prefilter, so only matching rows ever become Python objects."""
@@ -282,9 +315,7 @@ class SqlMetadataStore:
         def matches(name: bytes, readme: bytes | None) -> bool:
             return matcher.search(name) is not None or (bool(readme) and matcher.search(readme) is not None)  # type: ignore[arg-type]
 
-        query = select(ArtifactRow.id, ArtifactRow.name, ArtifactRow.type)
-        if prefilter is not None:
-            query = query.where(prefilter)
+        query = select(*_LISTED).where(*clauses)
         # As BLOBs the texts reach the matcher as UTF-8 bytes, which is what RE2 reads anyway:
         # no decoding into Python strings and no re-encoding per row.
         as_bytes = (cast(ArtifactRow.name, LargeBinary), cast(ArtifactRow.readme, LargeBinary))
@@ -296,17 +327,15 @@ class SqlMetadataStore:
                 rows = session.execute(query).all()
             finally:
                 raw.create_function("tmr_match", 2, None)
-        return [ArtifactSummary(id=r.id, name=r.name, type=ArtifactType(r.type)) for r in rows]
+        return [_summary(r) for r in rows]
 
     def _match_text_streamed(
-        self, matcher: TextMatcher, prefilter: ColumnElement[bool] | None, batch_size: int
+        self, matcher: TextMatcher, clauses: list[ColumnElement[bool]], batch_size: int
     ) -> list[ArtifactSummary]:
         """PostgreSQL: one server-side cursor streams the (prefiltered, trigram-indexed) rows in
         batches of `batch_size`; READMEs arrive as raw UTF-8 bytes, the form RE2 reads, so no row
         is decoded into a Python string unless it matches."""
-        query = select(ArtifactRow.id, ArtifactRow.name, ArtifactRow.type, ArtifactRow.readme)
-        if prefilter is not None:
-            query = query.where(prefilter)
+        query = select(*_LISTED, ArtifactRow.readme).where(*clauses)
         compiled = query.order_by(ArtifactRow.seq).compile(dialect=self.engine.dialect)
         found: list[ArtifactSummary] = []
         with self._read() as session:
@@ -315,9 +344,9 @@ class SqlMetadataStore:
                 cursor.adapters.register_loader("text", _RawText)
                 cursor.itersize = batch_size
                 cursor.execute(str(compiled), compiled.params)
-                for artifact_id, name, type_, readme in cursor:
+                for artifact_id, name, type_, version, readme in cursor:
                     if matcher.search(name) is not None or (readme and matcher.search(readme) is not None):
-                        found.append(ArtifactSummary(id=artifact_id, name=name, type=ArtifactType(type_)))
+                        found.append(ArtifactSummary(artifact_id, name, ArtifactType(type_), version))
         return found
 
     def count(self) -> dict[ArtifactType, int]:
@@ -336,6 +365,18 @@ class SqlMetadataStore:
                 .where(FileRow.artifact_seq == seq, FileRow.path == path)
                 .values(sha256=sha256, crc32=crc32)
             )
+
+    def record_file_safety(self, artifact_id: str, files: Collection[FileEntry]) -> None:
+        with self._write() as session:
+            seq = session.scalar(select(ArtifactRow.seq).where(ArtifactRow.id == artifact_id))
+            if seq is None:
+                raise NotFound(f"artifact {artifact_id} does not exist")
+            for file in files:
+                session.execute(
+                    update(FileRow)
+                    .where(FileRow.artifact_seq == seq, FileRow.path == file.path)
+                    .values(safety=file.safety, kind=file.kind.value)
+                )
 
     def referenced_digests(self) -> Iterator[str]:
         with self._read() as session:
@@ -377,14 +418,14 @@ class SqlMetadataStore:
             ]
 
     # -- lineage -----------------------------------------------------------------------------
-    def answering_to(self, keys: Collection[str]) -> dict[str, list[ArtifactSummary]]:
-        """For each key, the artifacts that answer to it."""
+    def answering_to(self, keys: Collection[str], scope: Scope = Scope()) -> dict[str, list[ArtifactSummary]]:
+        """For each key, the artifacts in `scope` that answer to it."""
         if not keys:
             return {}
         query = (
             select(KeyRow.key, ArtifactRow.id, ArtifactRow.name, ArtifactRow.type)
             .join(ArtifactRow, ArtifactRow.seq == KeyRow.artifact_seq)
-            .where(KeyRow.key.in_(sorted(keys)))
+            .where(KeyRow.key.in_(sorted(keys)), *_in_scope(scope))
             .order_by(ArtifactRow.seq)
         )
         found: dict[str, list[ArtifactSummary]] = {}
@@ -393,8 +434,10 @@ class SqlMetadataStore:
                 found.setdefault(r.key, []).append(ArtifactSummary(r.id, r.name, ArtifactType(r.type)))
         return found
 
-    def linking_to(self, keys: Collection[str]) -> list[tuple[ArtifactSummary, ArtifactLink]]:
-        """Artifacts that name one of `keys` as a parent, with the link."""
+    def linking_to(
+        self, keys: Collection[str], scope: Scope = Scope()
+    ) -> list[tuple[ArtifactSummary, ArtifactLink]]:
+        """Artifacts in `scope` that name one of `keys` as a parent, with the link."""
         if not keys:
             return []
         query = (
@@ -407,7 +450,7 @@ class SqlMetadataStore:
                 ArtifactRow.type,
             )
             .join(ArtifactRow, ArtifactRow.seq == LinkRow.artifact_seq)
-            .where(LinkRow.key.in_(sorted(keys)))
+            .where(LinkRow.key.in_(sorted(keys)), *_in_scope(scope))
             .order_by(ArtifactRow.seq)
         )
         with self._read() as session:

@@ -68,6 +68,7 @@ class ArtifactRow(Base):
     license: Mapped[str | None] = mapped_column(String(256))
     upstream: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     version: Mapped[str | None] = mapped_column(String(128))
+    visibility: Mapped[str] = mapped_column(String(16), nullable=False, default="public")
     notes: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
@@ -79,6 +80,7 @@ class ArtifactRow(Base):
         Index("ix_artifacts_name", "name"),
         Index("ix_artifacts_type_seq", "type", "seq"),
         Index("ix_artifacts_type_url", "type", "url", unique=True),
+        Index("ix_artifacts_visibility_owner", "visibility", "created_by"),
     )
 
 
@@ -95,6 +97,7 @@ class FileRow(Base):
     crc32: Mapped[int | None] = mapped_column(BigInteger)
     upstream_url: Mapped[str | None] = mapped_column(Text)
     upstream_digest: Mapped[str | None] = mapped_column(String(96))
+    safety: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class UserRow(Base):

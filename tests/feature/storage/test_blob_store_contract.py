@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from botocore.exceptions import BotoCoreError
 
 from tests import services
 from tmr.errors import IntegrityError, InvalidInput, NotFound, StorageUnavailable
-from tmr.storage.blobs.base import CHUNK_SIZE, BlobStore, StoredBlob
+from tmr.storage.blobs.base import CHUNK_SIZE, BlobStore, Presigner, StoredBlob
 from tmr.storage.blobs.factory import make_blob_store
 from tmr.storage.blobs.filesystem import FilesystemBlobStore
 from tmr.storage.blobs.s3 import S3BlobStore
@@ -306,7 +308,6 @@ INVALID_DIGESTS = [
         pytest.param(lambda s, d: s.open(d), id="open"),
         pytest.param(lambda s, d: s.read(d), id="read"),
         pytest.param(lambda s, d: s.delete(d), id="delete"),
-        pytest.param(lambda s, d: s.presigned_url(d), id="presigned_url"),
         pytest.param(lambda s, d: s.put_stream([b"data"], expected_sha256=d), id="put_stream"),
     ],
 )
@@ -316,22 +317,6 @@ def test_invalid_digests_are_rejected(
     with pytest.raises(InvalidInput):
         call(blob_store, digest)
     assert list(blob_store.iter_digests()) == []
-
-
-# ------------------------------------------------------------------------------------ presigned URLs
-
-
-def test_presigned_url(blob_store: BlobStore) -> None:
-    data = b"direct download " * 500
-    digest = blob_store.put_bytes(data).sha256
-    url = blob_store.presigned_url(digest, expires_s=60)
-    if isinstance(blob_store, FilesystemBlobStore):
-        assert url is None  # no direct URL: the API streams the bytes itself
-        return
-    assert url is not None
-    response = httpx.get(url, timeout=10)
-    assert response.status_code == 200
-    assert response.content == data
 
 
 # ----------------------------------------------------------------------------------- concurrency
@@ -424,3 +409,172 @@ def test_factory_builds_an_s3_store() -> None:
 def test_factory_rejects_bad_settings(tmp_path: Path, kind: str, bucket: str | None) -> None:
     with pytest.raises(InvalidInput):
         make_blob_store(kind, data_dir=tmp_path, bucket=bucket, region="us-east-1", endpoint_url=None)
+
+
+# ------------------------------------------------------------- packages and presigned URLs (S3 only)
+# The optional Presigner capability: whole download packages as objects of their own, beside the
+# blobs but never among them, handed out as presigned URLs. Only the S3 store has it.
+
+IDENTITY = hashlib.sha256(b"a package layout").hexdigest()
+OTHER_IDENTITY = hashlib.sha256(b"another package layout").hexdigest()
+
+
+def test_only_the_s3_store_can_presign(tmp_path: Path) -> None:
+    assert not isinstance(FilesystemBlobStore(tmp_path / "blobs"), Presigner)
+    s3 = S3BlobStore(bucket="b", region="us-east-1", endpoint_url="http://127.0.0.1:1")
+    assert isinstance(s3, Presigner)
+    assert isinstance(s3, BlobStore)
+
+
+@pytest.fixture
+def presigner() -> Iterator[S3BlobStore]:
+    store = make_s3_store()
+    store.package_part_size = 5 * MiB  # S3's smallest part: multipart uploads with little data
+    yield store
+    store.delete_packages()
+    for digest in list(store.iter_digests()):
+        store.delete(digest)
+
+
+def pending_uploads(store: S3BlobStore) -> list[str]:
+    """Multipart uploads begun under the packages prefix and neither completed nor aborted."""
+    client = store._client
+    answer = client.list_multipart_uploads(Bucket=store.bucket, Prefix=store.prefix + "packages/")
+    return [upload.get("Key", "") for upload in answer.get("Uploads", [])]
+
+
+def blocks(total: int, size: int = MiB) -> Iterator[bytes]:
+    for offset in range(0, total, size):
+        yield hashlib.sha256(b"%d" % offset).digest() * (min(size, total - offset) // 32)
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("size", [3 * 1024, 12 * MiB + 64], ids=["single-put", "multipart"])
+def test_package_round_trip_through_a_presigned_url(presigner: S3BlobStore, size: int) -> None:
+    data = b"".join(blocks(size))
+    stored = presigner.put_package(IDENTITY, blocks(size), size=len(data))
+    assert stored == StoredBlob(sha256=sha256(data), size=len(data))
+    assert presigner.package_size(IDENTITY) == len(data)
+    assert presigner.package_size(OTHER_IDENTITY) is None
+    url = presigner.presigned_url(IDENTITY, expires_s=60, filename='bert "base".zip')
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url  # signature v4
+    response = httpx.get(url, timeout=10)
+    assert response.status_code == 200
+    assert response.content == data
+    assert response.headers["content-disposition"] == 'attachment; filename="bert _base_.zip"'
+    part = httpx.get(url, headers={"Range": "bytes=10-19"}, timeout=10)
+    assert part.status_code == 206  # S3 honours Range on a presigned URL
+    assert part.content == data[10:20]
+    assert pending_uploads(presigner) == []
+
+
+@pytest.mark.s3
+def test_packages_are_not_blobs(presigner: S3BlobStore) -> None:
+    blob = presigner.put_bytes(b"a blob")
+    presigner.put_package(IDENTITY, [b"a package"])
+    assert list(presigner.iter_digests()) == [blob.sha256]  # orphan collection never sees it
+    presigner.delete(blob.sha256)
+    assert presigner.package_size(IDENTITY) == len(b"a package")
+
+
+@pytest.mark.s3
+def test_a_failing_source_leaves_no_package_and_no_upload(presigner: S3BlobStore) -> None:
+    def source() -> Iterator[bytes]:
+        yield from blocks(11 * MiB)  # two parts already uploaded when the source fails
+        raise ConnectionResetError("the package's source went away")
+
+    with pytest.raises(ConnectionResetError):
+        presigner.put_package(IDENTITY, source(), size=20 * MiB)
+    assert presigner.package_size(IDENTITY) is None
+    assert pending_uploads(presigner) == []
+
+
+@pytest.mark.s3
+def test_a_failing_store_leaves_no_package_and_no_upload(
+    presigner: S3BlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = presigner._client
+    upload_part = client.upload_part
+    calls: list[int] = []
+
+    def flaky(**kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise BotoCoreError()
+        return upload_part(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(client, "upload_part", flaky)
+    with pytest.raises(StorageUnavailable):
+        presigner.put_package(IDENTITY, blocks(16 * MiB))
+    assert presigner.package_size(IDENTITY) is None
+    assert pending_uploads(presigner) == []
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("size", [1024, 11 * MiB], ids=["single-put", "multipart"])
+def test_bytes_that_are_not_the_expected_ones_leave_nothing(presigner: S3BlobStore, size: int) -> None:
+    data = b"".join(blocks(size))
+    with pytest.raises(IntegrityError):
+        presigner.put_package(IDENTITY, blocks(size), expected_sha256=sha256(b"something else"))
+    with pytest.raises(IntegrityError):
+        presigner.put_package(IDENTITY, blocks(size), size=size + 1)
+    assert presigner.package_size(IDENTITY) is None
+    assert pending_uploads(presigner) == []
+    assert presigner.put_package(IDENTITY, blocks(size), size=size, expected_sha256=sha256(data)).size == size
+
+
+@pytest.mark.s3
+def test_a_package_streams_without_being_held_in_memory(presigner: S3BlobStore) -> None:
+    total = 24 * MiB
+    tracemalloc.start()
+    try:
+        stored = presigner.put_package(IDENTITY, blocks(total), size=total)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert stored.size == total
+    assert peak < 16 * MiB, f"put_package peaked at {peak / MiB:.1f} MiB"
+
+
+@pytest.mark.s3
+def test_delete_packages_removes_packages_and_abandoned_uploads(presigner: S3BlobStore) -> None:
+    blob = presigner.put_bytes(b"kept")
+    presigner.put_package(IDENTITY, [b"one"])
+    presigner.put_package(OTHER_IDENTITY, [b"two"])
+    abandoned = presigner._client.create_multipart_upload(
+        Bucket=presigner.bucket, Key=presigner.package_key(sha256(b"crashed"))
+    )
+    assert abandoned["UploadId"]
+    assert presigner.delete_packages() == 2
+    assert presigner.package_size(IDENTITY) is None
+    assert presigner.package_size(OTHER_IDENTITY) is None
+    assert pending_uploads(presigner) == []
+    assert presigner.read(blob.sha256) == b"kept"
+    assert presigner.delete_packages() == 0
+
+
+@pytest.mark.s3
+def test_a_presigned_url_expires(presigner: S3BlobStore) -> None:
+    presigner.put_package(IDENTITY, [b"short-lived"])
+    url = presigner.presigned_url(IDENTITY, expires_s=1)
+    time.sleep(2.1)
+    assert httpx.get(url, timeout=10).status_code == 403
+
+
+@pytest.mark.parametrize("identity", INVALID_DIGESTS, ids=repr)
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda s, i: s.put_package(i, [b"zip"]), id="put_package"),
+        pytest.param(lambda s, i: s.package_size(i), id="package_size"),
+        pytest.param(lambda s, i: s.presigned_url(i), id="presigned_url"),
+        pytest.param(lambda s, i: s.put_package(IDENTITY, [b"zip"], expected_sha256=i), id="expected"),
+    ],
+)
+def test_invalid_package_identities_are_rejected(
+    identity: str, call: Callable[[S3BlobStore, str], object]
+) -> None:
+    # Identities become keys: checked before any request (this store's endpoint answers nothing).
+    store = S3BlobStore(bucket="b", region="us-east-1", endpoint_url="http://127.0.0.1:1")
+    with pytest.raises(InvalidInput):
+        call(store, identity)

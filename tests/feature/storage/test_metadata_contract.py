@@ -8,7 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tmr.accounts.models import IssuedToken, User
-from tmr.artifacts.models import Artifact, ArtifactSummary, ArtifactType, AuditEntry, FileEntry, FileKind
+from tmr.artifacts.interfaces import Scope
+from tmr.artifacts.models import (
+    Artifact,
+    ArtifactLink,
+    ArtifactSummary,
+    ArtifactType,
+    AuditEntry,
+    FileEntry,
+    FileKind,
+    Visibility,
+)
 from tmr.errors import Conflict, NotFound
 from tmr.search.regex import compile_pattern
 from tmr.storage.metadata import SqlMetadataStore
@@ -237,3 +247,56 @@ def test_an_unreachable_database_is_storage_unavailable() -> None:
         store.ping()
     with pytest.raises(StorageUnavailable):
         store.count()
+
+
+def test_scopes_hide_others_private_artifacts_and_keep_versions(metadata_store: SqlMetadataStore) -> None:
+    public = make("pub", name="shared", url="https://huggingface.co/o/pub")
+    public.version = "1.2.0"
+    mine = make("mine", name="shared", url="upload:sha256:" + "1" * 64)
+    mine.visibility, mine.created_by, mine.keys = Visibility.PRIVATE, "alice", {"shared"}
+    theirs = make("theirs", name="shared", url="upload:sha256:" + "2" * 64)
+    theirs.visibility, theirs.created_by, theirs.version = Visibility.PRIVATE, "bob", "2.0.0"
+    theirs.links = [ArtifactLink("o/pub", "base_model", "config")]
+    for artifact in (public, mine, theirs):
+        metadata_store.create(artifact)
+    alice = Scope(viewer="alice")
+    everyone = Scope()
+    assert metadata_store.get("mine").visibility is Visibility.PRIVATE  # type: ignore[union-attr]
+
+    def ids(items: list[ArtifactSummary]) -> list[str]:
+        return sorted(i.id for i in items)
+
+    assert ids(metadata_store.by_name("shared", alice)) == ["mine", "pub"]
+    assert ids(metadata_store.by_name("shared", everyone)) == ["mine", "pub", "theirs"]
+    assert ids(metadata_store.by_name("shared", Scope(viewer="alice", versioned=True))) == ["pub"]
+    assert ids(metadata_store.page([], None, 10, alice)[0]) == ["mine", "pub"]
+    matcher = compile_pattern("readme of")
+    assert ids(metadata_store.match_text(matcher, ["readme"], alice)) == ["mine", "pub"]
+    assert ids(metadata_store.match_text(matcher, None, Scope(versioned=True))) == ["pub", "theirs"]
+    assert {i.version for i in metadata_store.by_name("shared", everyone)} == {"1.2.0", None, "2.0.0"}
+    assert metadata_store.linking_to(["o/pub"], alice) == []
+    assert [s.id for s, _ in metadata_store.linking_to(["o/pub"], Scope(viewer="bob"))] == ["theirs"]
+    assert metadata_store.answering_to(["shared"], Scope(viewer="bob")) == {}
+    # A Python-side filter pages through batches until the page is full.
+    page, cursor = metadata_store.page([], None, 1, everyone, accept=lambda i: i.version is not None)
+    assert [i.id for i in page] == ["pub"]
+    assert cursor is not None
+    page, cursor = metadata_store.page([], cursor, 1, everyone, accept=lambda i: i.version is not None)
+    assert [i.id for i in page] == ["theirs"]
+    assert cursor is None
+
+
+def test_file_safety_recording(metadata_store: SqlMetadataStore) -> None:
+    metadata_store.create(make("1"))
+    got = metadata_store.get("1")
+    assert got is not None
+    assert all(f.safety is None for f in got.files)
+    config = got.files[0]
+    config.kind, config.safety = FileKind.WEIGHTS, {"format": "pickle", "unsafe": True, "reasons": ["x"]}
+    metadata_store.record_file_safety("1", [config])
+    again = metadata_store.get("1")
+    assert again is not None
+    assert again.files[0].kind is FileKind.WEIGHTS
+    assert again.files[0].unsafe
+    with pytest.raises(NotFound):
+        metadata_store.record_file_safety("nope", [config])

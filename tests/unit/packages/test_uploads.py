@@ -8,8 +8,10 @@ import random
 import struct
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,7 +116,7 @@ def test_spool_then_validate_then_explode(tmp_path: Path) -> None:
     assert set(by_path) == set(HF_LAYOUT)
     for name, data in HF_LAYOUT.items():
         assert by_path[name] == ExplodedFile(
-            name, len(data), hashlib.sha256(data).hexdigest(), by_path[name].kind
+            name, len(data), hashlib.sha256(data).hexdigest(), zlib.crc32(data), by_path[name].kind
         )
         assert store.blobs[by_path[name].sha256] == data
     assert by_path["README.md"].kind is FileKind.DOCS
@@ -361,7 +363,7 @@ def test_zip_without_files(tmp_path: Path, entries: dict[str, bytes]) -> None:
 def test_member_missing_from_archive(tmp_path: Path) -> None:
     path = make_zip(tmp_path / "a.zip", {"a.txt": b"x"})
     with pytest.raises(InvalidInput, match="unreadable"):
-        explode(path, [ZipMember("b.txt", "b.txt", 1, 1)], FakeBlobs().put_stream, UploadLimits())
+        explode(path, [ZipMember("b.txt", "b.txt", 1, 1, 0)], FakeBlobs().put_stream, UploadLimits())
 
 
 def test_default_entry_limit_follows_upload_limit() -> None:
@@ -387,10 +389,42 @@ def test_explode_of_a_file_that_is_not_a_zip(tmp_path: Path) -> None:
     path = tmp_path / "a.zip"
     path.write_bytes(b"nope")
     with pytest.raises(InvalidInput, match="not a readable zip"):
-        explode(path, [ZipMember("a", "a", 1, 1)], FakeBlobs().put_stream, UploadLimits())
+        explode(path, [ZipMember("a", "a", 1, 1, 0)], FakeBlobs().put_stream, UploadLimits())
 
 
 def test_store_reporting_another_size(tmp_path: Path) -> None:
     path = make_zip(tmp_path / "a.zip", {"a.txt": b"abc"})
     with pytest.raises(InvalidInput, match="does not match"):
         explode(path, validate_zip(path, UploadLimits()), lambda chunks: ("0" * 64, 2), UploadLimits())
+
+
+def test_async_spool_removes_the_file_when_the_client_hangs_up(tmp_path: Path) -> None:
+    import asyncio
+
+    from tmr.artifacts.uploads import spool_upload_async
+
+    class Disconnected(Exception):
+        pass
+
+    async def body() -> Any:
+        yield b"PK\x03\x04" + bytes(1000)
+        raise Disconnected
+
+    async def too_big() -> Any:
+        for _ in range(3):
+            yield bytes(600)
+
+    async def fine() -> Any:
+        yield b"abc"
+        yield b""
+        yield b"def"
+
+    with pytest.raises(Disconnected):
+        asyncio.run(spool_upload_async(body(), UploadLimits(), tmp_path))
+    with pytest.raises(PayloadTooLarge):
+        asyncio.run(spool_upload_async(too_big(), UploadLimits(max_upload_bytes=1000), tmp_path))
+    assert list(tmp_path.iterdir()) == []
+    with asyncio.run(spool_upload_async(fine(), UploadLimits(), tmp_path)) as spooled:
+        assert spooled.path.read_bytes() == b"abcdef"
+        assert spooled.size == 6
+    assert list(tmp_path.iterdir()) == []

@@ -92,10 +92,45 @@ class BlobStore(Protocol):
         """Every stored digest (for orphan collection)."""
         ...
 
-    def presigned_url(self, sha256: str, expires_s: int = 300) -> str | None:
-        """A short-lived direct URL when the backend can give one, else None."""
-        ...
-
     def check(self) -> None:
         """Raise tmr.errors.StorageUnavailable when the store cannot be used (health checks)."""
+        ...
+
+
+@runtime_checkable
+class Presigner(Protocol):
+    """An optional capability of a blob store (the S3 store has it, the filesystem store does not):
+    whole download packages kept as objects of their own, handed out as short-lived presigned URLs
+    so that clients fetch the bytes from the store directly instead of through a worker (an AWS
+    Lambda cannot answer more than 6 MB).
+
+    A package is named by its identity (a sha256 hex digest of its layout, so these exact bytes)
+    and lives beside the blobs but is never one: `iter_digests` does not list it, so orphan
+    collection neither counts nor deletes it; `delete_packages` (on reset) does.
+    """
+
+    def put_package(
+        self,
+        identity: str,
+        chunks: Iterable[bytes],
+        size: int | None = None,
+        expected_sha256: str | None = None,
+    ) -> StoredBlob:
+        """Stream `chunks` into the package object `identity`, hashing them on the way; the sha256
+        and size of what was written. Never more than one upload part is held in memory. A failure
+        (of the source or the store), or bytes whose length is not `size` or whose digest is not
+        `expected_sha256` (when given: IntegrityError), leave nothing under the package's name."""
+        ...
+
+    def package_size(self, identity: str) -> int | None:
+        """The stored package's size in bytes, or None when it has not been materialised."""
+        ...
+
+    def presigned_url(self, identity: str, expires_s: int = 300, filename: str | None = None) -> str:
+        """A GET URL of the package valid for `expires_s` seconds (signature v4), answered as an
+        attachment named `filename` when given. Signed locally: existence is not checked."""
+        ...
+
+    def delete_packages(self) -> int:
+        """Remove every materialised package (and abandoned uploads of one); how many were removed."""
         ...

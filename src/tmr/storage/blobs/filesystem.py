@@ -172,10 +172,6 @@ class FilesystemBlobStore:
                         ):
                             yield entry.name
 
-    def presigned_url(self, sha256: str, expires_s: int = 300) -> str | None:
-        check_digest(sha256)
-        return None
-
     def check(self) -> None:
         """Prove the root can take a write: create, fsync and remove a probe file in `.tmp`."""
         try:

@@ -1,8 +1,11 @@
-"""Blob store on S3 (or an S3-compatible server): one object per blob, key `prefix + sha256`."""
+"""Blob store on S3 (or an S3-compatible server): one object per blob, key `prefix + sha256`;
+materialised download packages beside them, key `prefix + "packages/" + identity + ".zip"`."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any, Self
@@ -12,7 +15,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tmr.errors import InvalidInput, NotFound, StorageUnavailable
+from tmr.errors import IntegrityError, InvalidInput, NotFound, StorageUnavailable
 from tmr.storage.blobs.base import (
     CHUNK_SIZE,
     StoredBlob,
@@ -25,6 +28,7 @@ from tmr.storage.blobs.base import (
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 # Up to this much of a write stays in memory; a bigger blob spills to a temporary file (on Lambda:
 # /tmp) and is uploaded from there.
@@ -39,6 +43,12 @@ _TRANSFER = TransferConfig(
     max_concurrency=4,
 )
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+# Packages are written as multipart uploads of parts this big (S3's minimum is 5 MiB but for the
+# last part), grown when needed to stay under S3's 10,000 parts; one part is held in memory.
+PACKAGE_PART_SIZE = 8 * 1024 * 1024
+_MAX_PARTS = 10_000
+PACKAGES_DIR = "packages/"
+log = logging.getLogger("tmr.storage.s3")
 
 
 def _error_code(exc: ClientError) -> str:
@@ -92,9 +102,12 @@ class S3BlobStore:
                 read_timeout=60,
                 # S3-compatible servers (SeaweedFS, MinIO) are addressed by path, not by virtual host.
                 s3={"addressing_style": "path"} if endpoint_url else {},
+                # Presigned URLs too: SigV4 is what every region and S3-compatible server accepts.
+                signature_version="s3v4",
             )
             client = boto3.client("s3", region_name=region, endpoint_url=endpoint_url, config=config)
         self._client: S3Client = client
+        self.package_part_size = PACKAGE_PART_SIZE
 
     def __repr__(self) -> str:
         where = f", endpoint_url={self.endpoint_url!r}" if self.endpoint_url else ""
@@ -217,21 +230,161 @@ class S3BlobStore:
         except (BotoCoreError, ClientError) as exc:
             raise _unavailable("list_objects_v2", exc, prefix=self.prefix) from exc
 
-    def presigned_url(self, sha256: str, expires_s: int = 300) -> str | None:
-        """A GET URL valid for `expires_s` seconds; signing is local, existence is not checked."""
-        key = self.key_of(sha256)
-        try:
-            return self._client.generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
-            )
-        except BotoCoreError as exc:
-            raise _unavailable("generate_presigned_url", exc, key=key) from exc
-
     def check(self) -> None:
         try:
             self._client.head_bucket(Bucket=self.bucket)
         except (BotoCoreError, ClientError) as exc:
             raise _unavailable("head_bucket", exc, bucket=self.bucket) from exc
+
+    # ------------------------------------------------------------------- packages (Presigner)
+
+    def package_key(self, identity: str) -> str:
+        """The object key of the package named `identity` (listed under the prefix, but not a
+        digest, so `iter_digests` skips it)."""
+        return f"{self.prefix}{PACKAGES_DIR}{check_digest(identity)}.zip"
+
+    def put_package(
+        self,
+        identity: str,
+        chunks: Iterable[bytes],
+        size: int | None = None,
+        expected_sha256: str | None = None,
+    ) -> StoredBlob:
+        """A multipart upload fed part by part as `chunks` arrive (a package smaller than one part
+        is a single PUT). The object appears only when the upload completes, which happens only
+        once the bytes are checked; on any failure the upload is aborted."""
+        key = self.package_key(identity)
+        if expected_sha256 is not None:
+            check_digest(expected_sha256)
+        part_size = max(self.package_part_size, -(-(size or 0) // (_MAX_PARTS - 1)))
+        upload = _MultipartUpload(self._client, self.bucket, key)
+        hasher = hashlib.sha256()
+        written = 0
+        buffer = bytearray()
+        try:
+            for chunk in chunks:
+                hasher.update(chunk)
+                written += len(chunk)
+                buffer += chunk
+                if len(buffer) >= part_size:
+                    upload.add(bytes(buffer))
+                    buffer.clear()
+            digest = hasher.hexdigest()
+            if size is not None and written != size:
+                raise IntegrityError(
+                    "package bytes are not of their expected size", expected=size, actual=written
+                )
+            check_expected(expected_sha256, digest, written)
+            if upload.started:
+                if buffer:
+                    upload.add(bytes(buffer))
+                upload.complete()
+            else:
+                self._put_small(key, bytes(buffer))
+        except BaseException:
+            upload.abort()
+            raise
+        return StoredBlob(sha256=digest, size=written)
+
+    def _put_small(self, key: str, data: bytes) -> None:
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/zip")
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable("put_object", exc, key=key) from exc
+
+    def package_size(self, identity: str) -> int | None:
+        head = self._head(self.package_key(identity))
+        return None if head is None else int(head["ContentLength"])
+
+    def presigned_url(self, identity: str, expires_s: int = 300, filename: str | None = None) -> str:
+        key = self.package_key(identity)
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if filename:
+            safe = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+            params["ResponseContentDisposition"] = f'attachment; filename="{safe}"'
+        try:
+            return self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+        except BotoCoreError as exc:
+            raise _unavailable("generate_presigned_url", exc, key=key) from exc
+
+    def delete_packages(self) -> int:
+        prefix = self.prefix + PACKAGES_DIR
+        removed = 0
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                keys = [item["Key"] for item in page.get("Contents", []) if "Key" in item]
+                if keys:  # a listing page holds at most 1,000 keys: one DeleteObjects each
+                    answer = self._client.delete_objects(
+                        Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
+                    )
+                    if answer.get("Errors"):
+                        raise StorageUnavailable(
+                            "S3 delete_objects failed", prefix=prefix, errors=answer["Errors"][:5]
+                        )
+                    removed += len(keys)
+            uploads = self._client.get_paginator("list_multipart_uploads")
+            for listing in uploads.paginate(Bucket=self.bucket, Prefix=prefix):
+                for pending in listing.get("Uploads", []):
+                    _MultipartUpload(self._client, self.bucket, pending["Key"], pending["UploadId"]).abort()
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable("delete packages", exc, prefix=prefix) from exc
+        return removed
+
+
+class _MultipartUpload:
+    """One multipart upload, created on its first part."""
+
+    def __init__(self, client: S3Client, bucket: str, key: str, upload_id: str | None = None) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self._upload_id = upload_id
+        self._parts: list[CompletedPartTypeDef] = []
+
+    @property
+    def started(self) -> bool:
+        return self._upload_id is not None
+
+    def add(self, data: bytes) -> None:
+        try:
+            if self._upload_id is None:
+                created = self._client.create_multipart_upload(
+                    Bucket=self._bucket, Key=self._key, ContentType="application/zip"
+                )
+                self._upload_id = created["UploadId"]
+            number = len(self._parts) + 1
+            part = self._client.upload_part(
+                Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=data
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable("upload_part", exc, key=self._key) from exc
+        self._parts.append({"ETag": part["ETag"], "PartNumber": number})
+
+    def complete(self) -> None:
+        assert self._upload_id is not None
+        try:
+            self._client.complete_multipart_upload(
+                Bucket=self._bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable("complete_multipart_upload", exc, key=self._key) from exc
+        self._upload_id = None
+
+    def abort(self) -> None:
+        """Drop the parts sent so far; best effort (an abandoned upload is invisible, and
+        `delete_packages` aborts what is left)."""
+        if self._upload_id is None:
+            return
+        upload_id, self._upload_id = self._upload_id, None
+        with contextlib.suppress(BotoCoreError, ClientError):
+            self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=upload_id)
+            return
+        log.warning("could not abort the multipart upload of %s (%s)", self._key, upload_id)
 
 
 class _Spool:

@@ -1,0 +1,81 @@
+"""tmr's upload route (beside the contract): a zipped package in Hugging Face layout, streamed in.
+
+The body is the zip itself (`curl --data-binary @model.zip -H 'Content-Type: application/zip'`),
+so it can be spooled to disk as it arrives and never sits whole in memory; a multipart form
+would be parsed and spooled by the framework before any limit could apply.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from tmr.accounts.models import User
+from tmr.api.deps import RegistryDep, TypeDep, UserDep
+from tmr.api.presenters import artifact_out
+from tmr.api.schemas import UploadOut
+from tmr.artifacts.models import Artifact, ArtifactType
+from tmr.artifacts.uploads import SpooledUpload, spool_upload_async
+from tmr.container import Registry
+from tmr.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+
+router = APIRouter(tags=["uploads"])
+UPLOAD_PATH = re.compile(r"/artifact/[^/]+/upload")
+_ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/octet-stream"}
+
+
+@router.post("/artifact/{artifact_type}/upload", status_code=201, response_model=UploadOut)
+async def upload(
+    request: Request,
+    user: UserDep,
+    registry: RegistryDep,
+    type_: TypeDep,
+    name: Annotated[str, Query(min_length=1)],
+    version: Annotated[str | None, Query()] = None,
+    content_type: Annotated[str | None, Header(alias="Content-Type")] = None,
+    content_length: Annotated[str | None, Header(alias="Content-Length")] = None,
+) -> UploadOut:
+    """Upload a private artifact: validated, exploded into shared blobs, indexed, rated."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media not in _ZIP_TYPES:
+        raise UnsupportedMediaType(
+            "send the zip itself as the request body with Content-Type: application/zip",
+            content_type=content_type or "",
+        )
+    limits = registry.settings.upload_limits
+    if content_length is not None:
+        if not content_length.strip().isdigit():
+            raise InvalidInput("Content-Length must be a number of bytes")
+        if int(content_length) > limits.max_upload_bytes:  # refused before a byte is read
+            raise PayloadTooLarge("upload exceeds the size limit", limit=limits.max_upload_bytes)
+    spooled = await spool_upload_async(request.stream(), limits, registry.settings.spool_dir)
+    with spooled:
+        artifact = await run_in_threadpool(_admit, registry, type_, spooled, name, version, user)
+    out = artifact_out(request, artifact)
+    stored = registry.store.load_rating(artifact.id)
+    return UploadOut(
+        metadata=out.metadata,
+        data=out.data,
+        version=artifact.version,
+        visibility=artifact.visibility.value,
+        size_bytes=artifact.size_bytes,
+        files=len(artifact.files),
+        unsafe_files=[f.path for f in artifact.files if f.unsafe],
+        net_score=None if stored is None or stored.failed else float(stored.rating["net_score"]),
+    )
+
+
+def _admit(
+    registry: Registry,
+    type_: ArtifactType,
+    spooled: SpooledUpload,
+    name: str,
+    version: str | None,
+    user: User,
+) -> Artifact:
+    limits = registry.settings.upload_limits
+    prepared = registry.artifacts.upload(type_, spooled, name, version, user, limits)
+    return registry.ratings.admit(prepared, user)
