@@ -13,10 +13,10 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Response
-from fastapi.responses import StreamingResponse
 
 from tmr.accounts.models import User
 from tmr.api.deps import RegistryDep, UserDep
+from tmr.api.streaming import stream
 from tmr.artifacts.bundles import LinkedDatasets, linked_datasets
 from tmr.artifacts.models import Artifact
 from tmr.artifacts.packages import (
@@ -109,7 +109,7 @@ def download(
         # Too big to hash before answering: measured while the first whole download streams and
         # kept (by identity, which fixes the bytes) for every later response.
         body = _hashing(body, lambda digest: _keep(digests, package, digest))
-    return StreamingResponse(body, status_code=status, media_type="application/zip", headers=headers)
+    return stream(registry.blobs, body, status, "application/zip", headers)
 
 
 def _mirrored(registry: Registry, artifact: Artifact) -> Artifact:

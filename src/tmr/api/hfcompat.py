@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from tmr.api.deps import RegistryDep
@@ -33,6 +33,7 @@ from tmr.api.hfcompat_access import (
     resolve_repo,
 )
 from tmr.api.hfcompat_repo import MAIN, HubRepo
+from tmr.api.streaming import stream
 from tmr.artifacts.models import ArtifactType, FileEntry
 from tmr.artifacts.packages import parse_range
 from tmr.errors import IntegrityError, NotFound, TmrError, UnsafeContent
@@ -209,9 +210,7 @@ def _file(type_: ArtifactType) -> Callable[..., Response]:
         if span is not None:
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{file.size}"
         body = registry.blobs.open(file.sha256, start, end) if end > start else iter(())
-        return StreamingResponse(
-            body, status_code=206 if span else 200, headers=headers, media_type=OCTET_STREAM
-        )
+        return stream(registry.blobs, body, 206 if span else 200, OCTET_STREAM, headers)
 
     return resolve_file
 

@@ -60,6 +60,7 @@ class BlobStore(Protocol):
     """
 
     name: str
+    local: bool  # bytes come from local disk (cheap to read inline), not over a network
 
     def put_stream(self, chunks: Iterable[bytes], expected_sha256: str | None = None) -> StoredBlob:
         """Store the bytes of `chunks`; raise tmr.errors.IntegrityError if they do not hash to

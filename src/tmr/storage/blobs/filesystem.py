@@ -46,6 +46,7 @@ class FilesystemBlobStore:
     """
 
     name: str = "filesystem"
+    local: bool = True
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)

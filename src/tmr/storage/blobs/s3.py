@@ -80,6 +80,7 @@ class S3BlobStore:
     """
 
     name: str = "s3"
+    local: bool = False
 
     def __init__(
         self,
