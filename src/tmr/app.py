@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.include_router(module.router)
     app.include_router(hfcompat.router)  # Hugging Face-compatible reads, after the contract's routes
     # Outermost last: the prefix is stripped first, then CORS, the body cap and the request log.
-    app.add_middleware(RequestLog, metrics=registry.metrics)
+    app.add_middleware(RequestLog, metrics=registry.metrics, emf=settings.emf_enabled)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, exempt=UPLOAD_PATH)
     app.add_middleware(
         CORSMiddleware,

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     )
 
     log_level: int = Field(default=1, alias="LOG_LEVEL")
+    # CloudWatch embedded metrics in each request's log line: "auto" turns them on under Lambda.
+    metrics_emf: Literal["auto", "on", "off"] = Field(default="auto", alias="TMR_METRICS_EMF")
+    lambda_function: str | None = Field(default=None, alias="AWS_LAMBDA_FUNCTION_NAME")
     log_file: Path | None = Field(default=None, alias="LOG_FILE")
     # Comma-separated in the environment (a JSON list works too).
     cors_origins: Annotated[list[str], NoDecode] = Field(
@@ -104,6 +107,10 @@ class Settings(BaseSettings):
             names = {"silent": 0, "off": 0, "info": 1, "debug": 2, "warning": 1, "error": 1}
             return names.get(value.strip().lower(), 1)
         return value
+
+    @property
+    def emf_enabled(self) -> bool:
+        return self.metrics_emf == "on" or (self.metrics_emf == "auto" and bool(self.lambda_function))
 
     @property
     def upload_limits(self) -> UploadLimits:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from tmr.observability.emf import request_metrics
 from tmr.observability.metrics import RequestMetrics, RequestSample
 
 Scope = MutableMapping[str, Any]
@@ -104,9 +105,10 @@ class _BodyTooLarge(Exception):
 class RequestLog:
     """One JSON log line and one metrics sample per request, with a request id echoed back."""
 
-    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics, emf: bool = False) -> None:
         self.app = app
         self.metrics = metrics
+        self.emf = emf  # add CloudWatch embedded metrics to each request's log line
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -141,15 +143,17 @@ class RequestLog:
                     time.time(), f"{scope['method']} {route}", status, latency, str(client[0]), artifact_type
                 )
             )
-            log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "lambda_request_id": getattr(aws, "aws_request_id", None),
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "route": route,
-                    "status": status,
-                    "latency_ms": round(latency * 1000, 3),
-                },
-            )
+            fields: dict[str, Any] = {
+                "request_id": request_id,
+                "lambda_request_id": getattr(aws, "aws_request_id", None),
+                "method": scope["method"],
+                "path": scope["path"],
+                "route": route,
+                "status": status,
+                "latency_ms": round(latency * 1000, 3),
+            }
+            if self.emf:
+                fields |= request_metrics(
+                    route, scope["method"], status, latency * 1000, int(time.time() * 1000)
+                )
+            log.info("request", extra=fields)
