@@ -29,7 +29,7 @@ import tempfile
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -63,29 +63,60 @@ def build_packages(count: int, big_mib: float, small_kib: tuple[int, int]) -> tu
     return packages, big_index
 
 
-def upload_all(
-    client: httpx.Client, packages: list[ModelPackage], concurrency: int
+def _create_all(
+    packages: list[ModelPackage],
+    concurrency: int,
+    create: Callable[[ModelPackage], httpx.Response],
+    what: str,
 ) -> tuple[list[str], list[float]]:
-    """Upload every package, `concurrency` at a time; their ids and seconds, in order."""
+    """Create every package's artifact with `create`, `concurrency` at a time; their ids and
+    seconds, in order. Anything but 201 stops the benchmark."""
 
-    def upload(package: ModelPackage) -> tuple[str, float]:
+    def one(package: ModelPackage) -> tuple[str, float]:
         started = time.perf_counter()
-        response = client.post(
-            "/artifact/model/upload",
-            params={"name": package.name, "version": package.version},
-            content=package.zip_bytes,
-            headers={"Content-Type": "application/zip"},
-        )
+        response = create(package)
         seconds = time.perf_counter() - started
         if response.status_code != 201:
             raise RuntimeError(
-                f"upload of {package.name} answered {response.status_code}: {response.text[:500]}"
+                f"{what} {package.name} answered {response.status_code}: {response.text[:500]}"
             )
         return str(response.json()["metadata"]["id"]), seconds
 
     with ThreadPoolExecutor(concurrency) as pool:
-        done = list(pool.map(upload, packages))
+        done = list(pool.map(one, packages))
     return [i for i, _ in done], [s for _, s in done]
+
+
+def upload_all(
+    client: httpx.Client, packages: list[ModelPackage], concurrency: int
+) -> tuple[list[str], list[float]]:
+    """Upload every package through `POST /artifact/model/upload`."""
+    return _create_all(
+        packages,
+        concurrency,
+        lambda package: client.post(
+            "/artifact/model/upload",
+            params={"name": package.name, "version": package.version},
+            content=package.zip_bytes,
+            headers={"Content-Type": "application/zip"},
+        ),
+        "upload of",
+    )
+
+
+def register_all(
+    client: httpx.Client, packages: list[ModelPackage], concurrency: int
+) -> tuple[list[str], list[float]]:
+    """The fallback fill (`--fill emulator`): register each package's repository from the Hub
+    emulator with `POST /artifact/model`; the weights are mirrored on the first download."""
+    return _create_all(
+        packages,
+        concurrency,
+        lambda package: client.post(
+            "/artifact/model", json={"url": f"https://huggingface.co/bench/{package.name}"}
+        ),
+        "registering",
+    )
 
 
 def fetch(client: httpx.Client, url: str, headers: dict[str, str]) -> tuple[bytes, httpx.Headers, float]:
@@ -95,29 +126,6 @@ def fetch(client: httpx.Client, url: str, headers: dict[str, str]) -> tuple[byte
     if response.status_code != 200:
         raise RuntimeError(f"GET {url} answered {response.status_code}: {response.text[:300]}")
     return response.content, response.headers, seconds
-
-
-def register_all(
-    client: httpx.Client, packages: list[ModelPackage], concurrency: int
-) -> tuple[list[str], list[float]]:
-    """The fallback fill (`--fill emulator`): register each package's repository from the Hub
-    emulator with `POST /artifact/model`; the weights are mirrored on the first download."""
-
-    def register(package: ModelPackage) -> tuple[str, float]:
-        started = time.perf_counter()
-        response = client.post(
-            "/artifact/model", json={"url": f"https://huggingface.co/bench/{package.name}"}
-        )
-        seconds = time.perf_counter() - started
-        if response.status_code != 201:
-            raise RuntimeError(
-                f"registering {package.name} answered {response.status_code}: {response.text[:500]}"
-            )
-        return str(response.json()["metadata"]["id"]), seconds
-
-    with ThreadPoolExecutor(concurrency) as pool:
-        done = list(pool.map(register, packages))
-    return [i for i, _ in done], [s for _, s in done]
 
 
 @contextlib.contextmanager
