@@ -48,14 +48,21 @@ def test_request_lines_carry_emf_metrics(make_registry: Callable[..., Registry],
         assert line["Requests"] == 1
         assert line["request_id"]
     health, denied, unmatched = lines
-    assert (health["Route"], health["Method"], health["Errors"], health["ClientErrors"]) == ("/health", "GET", 0, 0)
+    assert (health["Route"], health["Method"], health["Errors"], health["ClientErrors"]) == (
+        "/health",
+        "GET",
+        0,
+        0,
+    )
     assert denied["Route"] == "/artifacts/{artifact_type}/{id}"  # the template: bounded dimensions
     assert denied["ClientErrors"] == 1
     assert unmatched["Route"] == "unmatched"
     assert health["Latency"] == health["latency_ms"]
 
 
-def test_emf_is_off_outside_lambda_unless_asked(make_registry: Callable[..., Registry], tmp_path: Path) -> None:
+def test_emf_is_off_outside_lambda_unless_asked(
+    make_registry: Callable[..., Registry], tmp_path: Path
+) -> None:
     log_file = tmp_path / "tmr.log"
     registry = make_registry(log_level=1, log_file=log_file)
     with TestClient(create_app(registry=registry)) as client:

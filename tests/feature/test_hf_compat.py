@@ -311,6 +311,18 @@ def test_a_dataset_snapshot(hub: Hub) -> None:
     assert [p.path for p in paths] == [parquet, "plain_text"]
 
 
+def test_one_file_asked_for_mirrors_that_file_only(hub: Hub, registry: Registry) -> None:
+    dataset_id = hub.register("dataset", "rajpurkar/squad")["metadata"]["id"]
+    train = "plain_text/train-00000-of-00001.parquet"
+    path = hf_hub_download(
+        "rajpurkar/squad", train, repo_type="dataset", endpoint=hub.url, token=hub.token, cache_dir=hub.cache
+    )
+    assert Path(path).read_bytes() == hub.upstream_bytes("rajpurkar/squad", train, "dataset")
+    stored = {f.path: f.sha256 is not None for f in registry.artifacts.get_any(dataset_id).files}
+    assert stored[train] is True
+    assert stored["plain_text/validation-00000-of-00001.parquet"] is False
+
+
 def test_refs_name_the_one_commit_and_the_version(hub: Hub, registry: Registry) -> None:
     artifact = registry.artifacts.get_any(hub.register("model", BERT)["metadata"]["id"])
     commit = hub.upstream.model_info(BERT).sha

@@ -199,7 +199,7 @@ def _file(type_: ArtifactType) -> Callable[..., Response]:
         if file.sha256 is None:
             # Mirrored (and checked against the upstream digest) before any byte is sent, so a
             # failure is an error status, never a short or wrong file.
-            mirrored = registry.artifacts.ensure_mirrored(repo.artifact)
+            mirrored = registry.artifacts.ensure_mirrored(repo.artifact, paths={path})
             file = next((f for f in mirrored.files if f.path == path), file)
             if file.sha256 is None:
                 raise IntegrityError(f"{path} could not be mirrored")

@@ -12,12 +12,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+from tmr.artifacts.locks import KeyedLocks
 from tmr.artifacts.models import Artifact, FileEntry, FileKind
 from tmr.artifacts.ziplayout import Segment, ZipEntry, layout, read_range
 from tmr.errors import Conflict, IntegrityError, InvalidInput, RangeNotSatisfiable
@@ -154,35 +153,6 @@ class StateStore(Protocol):
     def peek_state(self, key: str) -> str | None: ...
 
     def state(self, key: str, default: str) -> str: ...
-
-
-class KeyedLocks:
-    """One lock per key, dropped when nobody holds or waits for it: concurrent requests for the
-    same package in a worker wait for one hash or one upload instead of each doing it."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, tuple[threading.Lock, int]] = {}
-
-    @contextmanager
-    def hold(self, key: str) -> Iterator[None]:
-        with self._guard:
-            lock, users = self._locks.get(key, (threading.Lock(), 0))
-            self._locks[key] = (lock, users + 1)
-        try:
-            with lock:
-                yield
-        finally:
-            with self._guard:
-                lock, users = self._locks[key]
-                if users == 1:
-                    del self._locks[key]
-                else:
-                    self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        with self._guard:
-            return len(self._locks)
 
 
 _LOCKS = KeyedLocks()

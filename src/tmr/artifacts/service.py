@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from tmr.accounts.permissions import can_read
 from tmr.analysis.references import keys_for, references
 from tmr.artifacts.ids import is_valid_id, new_artifact_id
 from tmr.artifacts.interfaces import ArtifactRepository
+from tmr.artifacts.locks import KeyedLocks
 from tmr.artifacts.models import (
     Artifact,
     ArtifactLink,
@@ -94,8 +94,7 @@ class ArtifactService:
         self._blobs = blobs
         self._sources = sources
         self._clock = clock
-        self._mirror_locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self._mirror_locks = KeyedLocks()
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, type_: ArtifactType, artifact_id: str, viewer: User | None = None) -> Artifact:
@@ -242,36 +241,47 @@ class ArtifactService:
         return artifact, contents
 
     # -- files -------------------------------------------------------------------------------
-    def ensure_mirrored(self, artifact: Artifact) -> Artifact:
-        """Fetch, check and store every file not yet mirrored, before any byte is served: a digest
-        mismatch or upstream failure is an error here, never a short package later. Concurrent
-        first downloads of one artifact in this worker wait for a single mirroring."""
-        if all(f.sha256 is not None or not f.upstream_url for f in artifact.files):
+    def ensure_mirrored(self, artifact: Artifact, paths: Collection[str] | None = None) -> Artifact:
+        """Fetch, check and store every file (of `paths`, or all) not yet mirrored, before any byte
+        is served: a digest mismatch or upstream failure is an error here, never a short package
+        later. Concurrent first downloads of one artifact in this worker wait for one mirroring."""
+        if not self._missing(artifact, None, paths):
             return artifact
-        with self._locks_guard:
-            lock = self._mirror_locks.setdefault(artifact.id, threading.Lock())
-        with lock:
+        with self._mirror_locks.hold(artifact.id):
             artifact = self.get_any(artifact.id)  # another request may have mirrored meanwhile
-            self._mirror(artifact)
-        with self._locks_guard:
-            self._mirror_locks.pop(artifact.id, None)
+            self._mirror(artifact, paths)
         return artifact
 
-    def _mirror(self, artifact: Artifact) -> None:
-        for file in self.fetch_files(artifact):
+    def _mirror(self, artifact: Artifact, paths: Collection[str] | None) -> None:
+        for file in self.fetch_files(artifact, paths=paths):
             self._repo.record_file_digest(artifact.id, file.path, file.sha256 or "", file.crc32 or 0)
         judged = judge_files(artifact.files, self._blobs.open, self._scan_limit)
         if judged:
             self._repo.record_file_safety(artifact.id, judged)
 
-    def fetch_files(self, artifact: Artifact, kinds: Collection[FileKind] | None = None) -> list[FileEntry]:
-        """Fetch (checked against the upstream digest) and store the bytes of the files not yet
-        stored, of `kinds` or all; the entries get their digests in memory and are returned."""
-        missing = [
+    @staticmethod
+    def _missing(
+        artifact: Artifact, kinds: Collection[FileKind] | None, paths: Collection[str] | None
+    ) -> list[FileEntry]:
+        return [
             f
             for f in artifact.files
-            if f.sha256 is None and f.upstream_url and (kinds is None or f.kind in kinds)
+            if f.sha256 is None
+            and f.upstream_url
+            and (kinds is None or f.kind in kinds)
+            and (paths is None or f.path in paths)
         ]
+
+    def fetch_files(
+        self,
+        artifact: Artifact,
+        kinds: Collection[FileKind] | None = None,
+        paths: Collection[str] | None = None,
+    ) -> list[FileEntry]:
+        """Fetch (checked against the upstream digest) and store the bytes of the files not yet
+        stored, of `kinds` and `paths` (None: any); the entries get their digests in memory and
+        are returned."""
+        missing = self._missing(artifact, kinds, paths)
         if not missing:
             return []
         upstream = [
