@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             "x-package-sha256",
             "x-included-datasets",
             "x-skipped-datasets",
+            "x-unsafe-files",
         ],
     )
     app.add_middleware(ApiPrefix)

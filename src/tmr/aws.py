@@ -1,22 +1,380 @@
-"""AWS Lambda entry point: the same app behind API Gateway through Mangum.
+"""AWS Lambda entry point: the registry behind API Gateway (through Mangum), and its maintenance.
 
-Built once per container (cold start) and reused across invocations; no background thread is
-relied upon, and only /tmp is writable, so the data directory defaults there on Lambda.
+`tmr.aws.handler(event, context)` answers three kinds of event:
+
+- **HTTP requests**: API Gateway HTTP APIs (payload 2.0 or 1.0), REST APIs (1.0, with
+  `multiValueHeaders`) and ALBs, through Mangum. A stage in the path (`/prod/...`) and a custom
+  domain's base path mapping (`TMR_BASE_PATH`, e.g. `/registry`) are stripped before routing and
+  become the ASGI `root_path`, so the links the registry writes (`download_url`, `/docs`) keep them.
+  A request without `X-Request-ID` takes API Gateway's request id. A response over Lambda's 6 MB
+  payload limit, which Lambda would turn into a bare 502, is answered 500 saying how to get the
+  bytes instead (`TMR_DOWNLOAD_REDIRECT=presigned`, `Range`, `?parts=`).
+- **Scheduled maintenance**: an EventBridge scheduled event
+  (`{"source": "aws.events", "detail-type": "Scheduled Event", ...}`) or `{"tmr": "gc"}` deletes
+  the blobs no artifact references (what `tmr gc` does) and returns
+  `{"tmr": "gc", "removed": n, "seconds": s}`.
+- **`{"tmr": "migrate"}`**, a direct invocation (a deployment pipeline's step): brings the schema
+  to the newest revision, without building the rest of the registry, and returns
+  `{"tmr": "migrate", "seconds": s}`.
+
+Anything else raises `ValueError`: a mistaken invocation fails loudly rather than doing nothing.
+
+Cold start: importing this module imports the application's code and does no I/O. The registry
+(secrets, database, migrations when `TMR_MIGRATE_ON_START`, blob store) is built by the first
+event, or already during Lambda's init phase, which runs with a full CPU, when the module is loaded
+by the Lambda runtime (`AWS_LAMBDA_RUNTIME_API` is set). A build that fails (database down, secret
+unreadable) is logged, answered 503, and tried again by the next event, instead of leaving the
+container broken until Lambda recycles it.
+
+Secrets never come from the function's configuration: `TMR_DATABASE_SECRET_ARN` (Secrets Manager,
+RDS format) becomes `TMR_DATABASE_URL` (`sslmode=require` by default), and `TMR_JWT_SECRET_PARAM`
+/ `AUTH_TOKEN_PARAM` (SSM SecureStrings) become `TMR_JWT_SECRET` / `AUTH_TOKEN`, before the
+registry is built. A value set directly wins over its reference (with a warning), so a local run
+or a test needs no AWS. When the database refuses the credentials a secret gave (RDS rotates its
+managed secrets every 7 days), the secret is read again and the connection retried. See
+docs/lambda.md.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mangum import Mangum
 
 from tmr.app import create_app
+from tmr.container import Registry, build_registry
+from tmr.observability.logs import configure_logging
+from tmr.settings import Settings
 
-os.environ.setdefault("TMR_DATA_DIR", "/tmp/tmr")  # noqa: S108 - Lambda's only writable place
-_handler = Mangum(create_app(), lifespan="off", api_gateway_base_path=os.environ.get("TMR_BASE_PATH", "/"))
+if TYPE_CHECKING:
+    from tmr.storage.secrets import SecretSource
+
+log = logging.getLogger("tmr.aws")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# A synchronous invocation's response, JSON-encoded, may not exceed 6 MB (a base64 body grows by 4/3).
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
+MAINTENANCE_ACTIONS = ("gc", "migrate")
+
+
+def lambda_settings() -> Settings:
+    """Settings from the environment, the data directory under /tmp (Lambda's only writable place)
+    unless TMR_DATA_DIR says otherwise."""
+    if os.environ.get("TMR_DATA_DIR"):
+        return Settings()
+    return Settings(TMR_DATA_DIR=Path("/tmp/tmr"))  # noqa: S108 - Lambda's only writable place
+
+
+def resolve_secrets(settings: Settings, source: SecretSource | None = None) -> Settings:
+    """`settings` with the values its secret references name. A value set directly wins over its
+    reference: nothing is fetched for it (local runs and tests need no AWS) and a warning says so.
+    Every reference is read in at most two calls (one secret, one batch of parameters)."""
+    updates: dict[str, Any] = {}
+    want_database = False
+    if settings.database_secret_arn:
+        if settings.database_url:
+            log.warning("TMR_DATABASE_URL is set: TMR_DATABASE_SECRET_ARN is not read")
+        else:
+            want_database = True
+    parameters: dict[str, str] = {}  # settings field -> SSM parameter name
+    for field, reference, env, ref_env in (
+        ("jwt_secret", settings.jwt_secret_param, "TMR_JWT_SECRET", "TMR_JWT_SECRET_PARAM"),
+        ("auth_token", settings.auth_token_param, "AUTH_TOKEN", "AUTH_TOKEN_PARAM"),
+    ):
+        if reference:
+            if getattr(settings, field):
+                log.warning(f"{env} is set: {ref_env} is not read")
+            else:
+                parameters[field] = reference
+    if not want_database and not parameters:
+        return settings
+    from tmr.storage.secrets import AwsSecrets, database_url_from_secret
+
+    source = source or AwsSecrets(settings.aws_region)
+    if want_database:
+        assert settings.database_secret_arn is not None
+        updates["database_url"] = database_url_from_secret(
+            source.secret_string(settings.database_secret_arn),
+            host=settings.database_host,
+            port=settings.database_port,
+            dbname=settings.database_name,
+            sslmode=settings.database_sslmode,
+            label=f"the secret {settings.database_secret_arn}",
+        )
+    if parameters:
+        values = source.parameters(list(dict.fromkeys(parameters.values())))
+        updates |= {field: values[name] for field, name in parameters.items()}
+    return type(settings)(**(settings.model_dump() | updates))
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def public_prefix(event: Mapping[str, Any], path: str, base_path: str) -> tuple[str, str]:
+    """(what to strip from the request's path, the root path its client sees) for a gateway event.
+
+    - A custom domain's base path mapping (`base_path`) when the path carries it; when it does
+      not (the gateway removed it), the client still saw it, so it stays the root path.
+    - A REST API names the resource path without the stage in `path` and with it in
+      `requestContext.path`: nothing to strip, and the difference is the root path.
+    - An HTTP API (and a REST-shaped 1.0 payload of one) on a named stage keeps the stage in the
+      path: it is stripped. `$default` is no prefix."""
+    if base_path and _under(path, base_path):
+        return base_path, base_path
+    context = event.get("requestContext") or {}
+    stage = context.get("stage")
+    if isinstance(stage, str) and stage and stage != "$default":
+        outer, inner = context.get("path"), event.get("path")
+        if isinstance(outer, str) and isinstance(inner, str) and outer != inner and outer.endswith(inner):
+            return "", outer[: len(outer) - len(inner)].rstrip("/")
+        if _under(path, "/" + stage):
+            return "/" + stage, "/" + stage
+    return "", base_path
+
+
+class GatewayScope:
+    """Fits Mangum's ASGI scope to the gateway in front: the stage or base path stripped and kept
+    as `root_path`, and API Gateway's request id as the request id when the client sent none."""
+
+    def __init__(self, app: ASGIApp, base_path: str = "/") -> None:
+        self.app = app
+        stripped = base_path.strip().strip("/")
+        self.base_path = "/" + stripped if stripped else ""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            event: Mapping[str, Any] = scope.get("aws.event") or {}
+            scope = dict(scope)
+            strip, root = public_prefix(event, scope["path"], self.base_path)
+            if strip:
+                scope["path"] = scope["path"][len(strip) :] or "/"
+            if root:
+                scope["root_path"] = root
+            headers = list(scope.get("headers") or [])
+            gateway_id = (event.get("requestContext") or {}).get("requestId")
+            if gateway_id and not any(bytes(name).lower() == b"x-request-id" for name, _ in headers):
+                headers.append([b"x-request-id", str(gateway_id).encode("latin-1", "replace")])
+                scope["headers"] = headers
+        await self.app(scope, receive, send)
+
+
+def _json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+    """A response every gateway payload format accepts (1.0 and 2.0 share these fields)."""
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json", **headers},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def _request_id(event: Mapping[str, Any]) -> str | None:
+    for headers in (event.get("headers") or {}, event.get("multiValueHeaders") or {}):
+        for name, value in headers.items():
+            if name.lower() == "x-request-id" and value:
+                return str(value[0] if isinstance(value, list) else value)
+    gateway_id = (event.get("requestContext") or {}).get("requestId")
+    return str(gateway_id) if gateway_id else None
+
+
+def fit_response(response: dict[str, Any], event: Mapping[str, Any]) -> dict[str, Any]:
+    """`response`, or a 500 explaining the limit when Lambda could not return it."""
+    body = response.get("body") or ""
+    if len(body) < LAMBDA_RESPONSE_LIMIT - 256 * 1024:  # the common case costs one len()
+        return response
+    size = len(json.dumps(response).encode())
+    if size <= LAMBDA_RESPONSE_LIMIT:
+        return response
+    log.error("response over Lambda's payload limit", extra={"bytes": size, "status": response["statusCode"]})
+    request_id = _request_id(event)
+    return _json_response(
+        500,
+        {
+            "detail": (
+                f"the response ({size} bytes encoded) exceeds AWS Lambda's {LAMBDA_RESPONSE_LIMIT}-byte "
+                "payload limit: download through a presigned URL (TMR_DOWNLOAD_REDIRECT=presigned), "
+                "or in smaller pieces with Range or ?parts="
+            ),
+            "code": "lambda_response_too_large",
+        },
+        {"x-request-id": request_id} if request_id else {},
+    )
+
+
+def maintenance_action(event: Mapping[str, Any]) -> str | None:
+    """The maintenance an event asks for ("gc" or "migrate"), None for anything else."""
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        return "gc"
+    action = event.get("tmr")
+    if action is None:
+        return None
+    if action not in MAINTENANCE_ACTIONS:
+        raise ValueError(f"unknown tmr action {action!r}: expected one of {', '.join(MAINTENANCE_ACTIONS)}")
+    return str(action)
+
+
+class LambdaRuntime:
+    """What one Lambda container keeps between invocations: its settings (secrets resolved), the
+    registry and the ASGI adapter, each built once, on first need."""
+
+    def __init__(
+        self,
+        settings: Callable[[], Settings] = lambda_settings,
+        secrets: SecretSource | None = None,
+    ) -> None:
+        self._make_settings = settings
+        self._secrets = secrets
+        self._settings: Settings | None = None
+        self._database_secret: str | None = None  # the secret the database URL came from
+        self._registry: Registry | None = None
+        self._adapter: Mangum | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            base = self._make_settings()
+            configure_logging(base.log_level, base.log_file)
+            self._settings = resolve_secrets(base, self._secrets)
+            if base.database_secret_arn and not base.database_url:
+                self._database_secret = base.database_secret_arn
+        return self._settings
+
+    def _follow_rotation(self, engine: Any) -> None:
+        """Re-read the database secret when the database refuses its credentials (rotation)."""
+        arn = self._database_secret
+        if arn is None:
+            return
+        from tmr.storage.secrets import AwsSecrets, reread_credentials_when_refused
+
+        def read() -> str:
+            if self._secrets is None:
+                self._secrets = AwsSecrets(self.settings.aws_region)
+            return self._secrets.secret_string(arn)
+
+        reread_credentials_when_refused(engine, read, label=f"the secret {arn}")
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            settings = self.settings
+            started = time.perf_counter()
+            self._registry = build_registry(settings, run_migrations=settings.migrate_on_start)
+            self._follow_rotation(self._registry.store.engine)
+            log.info(
+                "registry built",
+                extra={
+                    "seconds": round(time.perf_counter() - started, 3),
+                    "migrated": settings.migrate_on_start,
+                    "database": settings.resolved_database_url.split(":", 1)[0],
+                    "blobs": settings.resolved_blob_store,
+                },
+            )
+        return self._registry
+
+    @property
+    def adapter(self) -> Mangum:
+        if self._adapter is None:
+            app = create_app(self.settings, self.registry)
+            self._adapter = Mangum(GatewayScope(app, self.settings.base_path), lifespan="off")
+        return self._adapter
+
+    def warm(self) -> None:
+        """Build everything now (Lambda's init phase); a failure is logged and left to the next event."""
+        try:
+            _ = self.adapter
+        except Exception:
+            log.exception("cold start failed: the next event tries again")
+
+    def close(self) -> None:
+        if self._registry is not None:
+            self._registry.close()
+        self._settings = self._registry = self._adapter = None
+        self._database_secret = None
+
+    def handle(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        if not isinstance(event, Mapping):
+            raise ValueError(f"expected a JSON object as the event, got {type(event).__name__}")
+        if "requestContext" in event:
+            return self._http(event, context)
+        action = maintenance_action(event)
+        if action == "gc":
+            return self._gc(context)
+        if action == "migrate":
+            return self._migrate(context)
+        raise ValueError(
+            "unrecognised event (expected an API Gateway request, an EventBridge scheduled event, "
+            f'or {{"tmr": "gc"|"migrate"}}); its keys: {sorted(event)[:12]}'
+        )
+
+    def _http(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            adapter = self.adapter
+        except Exception:
+            log.exception("the registry could not start")
+            request_id = _request_id(event)
+            return _json_response(
+                503,
+                {
+                    "detail": "the registry could not start; the next request tries again",
+                    "code": "unavailable",
+                },
+                {"retry-after": "1", **({"x-request-id": request_id} if request_id else {})},
+            )
+        response: dict[str, Any] = adapter(dict(event), context)
+        return fit_response(response, event)
+
+    def _gc(self, context: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        removed = self.registry.artifacts.collect_orphans(self.registry.settings.gc_grace_s)
+        summary = {
+            "tmr": "gc",
+            "removed": removed,
+            "seconds": round(time.perf_counter() - started, 3),
+            "request_id": getattr(context, "aws_request_id", None),
+        }
+        log.info("orphan blobs collected", extra=summary)
+        return summary
+
+    def _migrate(self, context: Any) -> dict[str, Any]:
+        from tmr.storage.database import make_engine, migrate
+
+        started = time.perf_counter()
+        if self._registry is not None:
+            migrate(self._registry.store.engine)
+        else:  # the rest of the registry may not start before the schema is current
+            engine = make_engine(self.settings.resolved_database_url)
+            self._follow_rotation(engine)
+            try:
+                migrate(engine)
+            finally:
+                engine.dispose()
+        summary = {
+            "tmr": "migrate",
+            "seconds": round(time.perf_counter() - started, 3),
+            "request_id": getattr(context, "aws_request_id", None),
+        }
+        log.info("schema migrated", extra=summary)
+        return summary
+
+
+_runtime = LambdaRuntime()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    result: dict[str, Any] = _handler(event, context)
-    return result
+    """The function's entry point: configure the Lambda function's handler as `tmr.aws.handler`."""
+    return _runtime.handle(event, context)
+
+
+if os.environ.get("AWS_LAMBDA_RUNTIME_API"):  # loaded by the Lambda runtime: build in the init phase
+    _runtime.warm()

@@ -58,12 +58,12 @@ def migrate() -> None:
 
 @cli.command()
 def gc() -> None:
-    """Delete blobs that no artifact references (run while no upload is in flight)."""
+    """Delete blobs that no artifact references and nothing wrote for TMR_GC_GRACE_S (6 h)."""
     from tmr.container import build_registry
 
     registry = build_registry(Settings())
     try:
-        removed = registry.artifacts.collect_orphans()
+        removed = registry.artifacts.collect_orphans(registry.settings.gc_grace_s)
     finally:
         registry.close()
     console.print(f"removed {removed} orphan blob(s)")

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     upload_max_expanded_bytes: int = Field(default=20 * 1024**3, ge=1, alias="TMR_UPLOAD_MAX_EXPANDED_BYTES")
     upload_max_ratio: int = Field(default=100, ge=1, alias="TMR_UPLOAD_MAX_RATIO")
     spool_dir: Path | None = Field(default=None, alias="TMR_SPOOL_DIR")
+    # Orphan blobs younger than this are kept by `tmr gc` and the scheduled collection: an upload or
+    # registration in flight has stored its blobs but not yet committed the artifact.
+    gc_grace_s: float = Field(default=6 * 3600, ge=0, alias="TMR_GC_GRACE_S")
     # Largest pickle-family weights file scanned whole; a larger one is reported unsafe (unvouched).
     scan_max_bytes: int = Field(default=2 * 1024**3, ge=1, alias="TMR_SCAN_MAX_BYTES")
 
@@ -90,6 +93,26 @@ class Settings(BaseSettings):
     regex_concurrency: int = Field(default=2, alias="TMR_REGEX_CONCURRENCY")
     regex_queue_s: float = Field(default=30.0, alias="TMR_REGEX_QUEUE_S")
     public_url: str | None = Field(default=None, alias="TMR_PUBLIC_URL")
+
+    # AWS Lambda (tmr.aws, docs/lambda.md). Secrets never sit in the function's configuration: at
+    # cold start the handler reads them from Secrets Manager (the database, in the RDS secret
+    # format) and SSM Parameter Store (SecureStrings), unless the value itself is set, which wins.
+    database_secret_arn: str | None = Field(default=None, alias="TMR_DATABASE_SECRET_ARN")
+    # Where to connect when the secret does not say (RDS-managed secrets hold only the
+    # credentials), or somewhere else than it says (an RDS Proxy endpoint).
+    database_host: str | None = Field(default=None, alias="TMR_DATABASE_HOST")
+    database_port: int | None = Field(default=None, ge=1, le=65535, alias="TMR_DATABASE_PORT")
+    database_name: str | None = Field(default=None, alias="TMR_DATABASE_NAME")
+    database_sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = Field(
+        default="require", alias="TMR_DATABASE_SSLMODE"
+    )
+    jwt_secret_param: str | None = Field(default=None, alias="TMR_JWT_SECRET_PARAM")
+    auth_token_param: str | None = Field(default=None, alias="AUTH_TOKEN_PARAM")
+    # A custom domain's base path mapping (`/registry`), stripped before routing.
+    base_path: str = Field(default="/", alias="TMR_BASE_PATH")
+    # Whether a cold start brings the schema up to date (under PostgreSQL's advisory lock); off,
+    # the deployment runs `{"tmr": "migrate"}` itself before traffic reaches new code.
+    migrate_on_start: bool = Field(default=True, alias="TMR_MIGRATE_ON_START")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -392,3 +392,20 @@ def test_concurrent_first_downloads_mirror_once(
     assert len(sizes) == 4
     assert len(set(sizes)) == 1
     assert emulator.faults.requests_seen(r"tiny-mit-model/resolve/.*safetensors") - before == 1
+
+
+def test_orphan_collection_spares_blobs_of_writes_in_flight(registry: Registry) -> None:
+    import os
+    import time
+
+    from tmr.storage.blobs.filesystem import FilesystemBlobStore
+
+    store = registry.blobs
+    assert isinstance(store, FilesystemBlobStore)
+    old = store.put_bytes(b"an orphan from a failed upload long ago")
+    young = store.put_bytes(b"a blob whose artifact is being committed right now")
+    os.utime(store.path_of(old.sha256), (time.time() - 86400, time.time() - 86400))
+    assert registry.artifacts.collect_orphans(grace_s=3600) == 1
+    assert set(store.iter_digests()) == {young.sha256}
+    assert registry.artifacts.collect_orphans() == 1  # no grace (reset): every orphan
+    assert list(store.iter_digests()) == []

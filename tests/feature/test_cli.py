@@ -1,5 +1,7 @@
 """The command line: schema migration and orphan collection on a real data directory."""
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -21,10 +23,14 @@ def test_migrate_then_gc_removes_only_orphans(tmp_path: Path, monkeypatch: pytes
 
     registry = build_registry(Settings())
     orphan = registry.blobs.put_bytes(b"nobody references me").sha256
+    fresh = registry.blobs.put_bytes(b"an upload in flight").sha256
     registry.close()
+    day_ago = time.time() - 86400
+    os.utime(tmp_path / "blobs" / orphan[:2] / orphan[2:4] / orphan, (day_ago, day_ago))
     result = runner.invoke(cli, ["gc"])
     assert result.exit_code == 0, result.output
-    assert "removed 1 orphan blob" in result.output
+    assert "removed 1 orphan blob" in result.output  # the fresh one is within the grace period
     registry = build_registry(Settings())
     assert not registry.blobs.exists(orphan)
+    assert registry.blobs.exists(fresh)
     registry.close()

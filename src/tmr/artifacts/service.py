@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -376,11 +377,14 @@ class ArtifactService:
         self._audit(artifact, actor, "AUDIT")
         return entries
 
-    def collect_orphans(self) -> int:
-        """Delete blobs no artifact references. Run when no write is in flight (e.g. after reset)."""
+    def collect_orphans(self, grace_s: float = 0.0) -> int:
+        """Delete blobs no artifact references that were last written more than `grace_s` ago.
+        A write in flight (blobs stored, metadata not yet committed) is younger than any sensible
+        grace, so scheduled collection runs beside live traffic; 0 (reset) takes every orphan."""
+        written_before = time.time() - grace_s if grace_s > 0 else None
         referenced = set(self._repo.referenced_digests())
         removed = 0
-        for digest in list(self._blobs.iter_digests()):
+        for digest in list(self._blobs.iter_digests(written_before)):
             if digest not in referenced:
                 self._blobs.delete(digest)
                 removed += 1

@@ -8,6 +8,7 @@ InvalidInput. A missing blob is NotFound as soon as `open` is called, before any
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 import tracemalloc
@@ -578,3 +579,33 @@ def test_invalid_package_identities_are_rejected(
     store = S3BlobStore(bucket="b", region="us-east-1", endpoint_url="http://127.0.0.1:1")
     with pytest.raises(InvalidInput):
         call(store, identity)
+
+
+# ------------------------------------------------------------------------------ orphan grace period
+
+
+def test_iter_digests_by_write_time_and_rewrites_refresh_it(
+    blob_store: BlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from tmr.storage.blobs import s3 as s3_module
+
+    stored = blob_store.put_bytes(b"grace period")
+    assert list(blob_store.iter_digests(written_before=time.time() - 600)) == []  # just written
+    assert list(blob_store.iter_digests(written_before=time.time() + 600)) == [stored.sha256]
+    if isinstance(blob_store, FilesystemBlobStore):
+        path = blob_store.path_of(stored.sha256)
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+        assert list(blob_store.iter_digests(written_before=time.time() - 600)) == [stored.sha256]
+        blob_store.put_bytes(b"grace period")  # the same bytes again: about to be referenced
+        assert list(blob_store.iter_digests(written_before=time.time() - 600)) == []
+    else:
+        monkeypatch.setattr(s3_module, "TOUCH_AFTER_S", -1.0)  # every rewrite re-stamps
+        cutoff = time.time() + 1.0  # S3 times have whole seconds
+        time.sleep(3.0)
+        assert list(blob_store.iter_digests(written_before=cutoff)) == [stored.sha256]
+        blob_store.put_bytes(b"grace period")
+        assert list(blob_store.iter_digests(written_before=cutoff)) == []
+        assert blob_store.open(stored.sha256) is not None
+        assert b"".join(blob_store.open(stored.sha256)) == b"grace period"

@@ -89,8 +89,10 @@ class BlobStore(Protocol):
         """Remove a blob; absent is not an error."""
         ...
 
-    def iter_digests(self) -> Iterator[str]:
-        """Every stored digest (for orphan collection)."""
+    def iter_digests(self, written_before: float | None = None) -> Iterator[str]:
+        """Every stored digest (for orphan collection); with `written_before` (a Unix time), only
+        blobs last written before it. Writing bytes already stored counts as a write (the store
+        refreshes the blob's time), so a blob a request is about to reference is never old."""
         ...
 
     def check(self) -> None:

@@ -76,8 +76,10 @@ class FilesystemBlobStore:
             check_expected(expected_sha256, digest, size)
             final = self.path_of(digest)
             if final.is_file():
-                # Already stored (content addressing): the copy in place is as good as ours.
+                # Already stored (content addressing): the copy in place is as good as ours. Its
+                # time is refreshed so orphan collection sees it as just written.
                 tmp_path.unlink(missing_ok=True)
+                os.utime(final)
             else:
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.chmod(tmp_path, _BLOB_MODE)
@@ -157,7 +159,7 @@ class FilesystemBlobStore:
     def delete(self, sha256: str) -> None:
         self.path_of(sha256).unlink(missing_ok=True)
 
-    def iter_digests(self) -> Iterator[str]:
+    def iter_digests(self, written_before: float | None = None) -> Iterator[str]:
         """Every stored digest, found by walking the two fan-out levels (temporary files skipped)."""
         for level1 in _subdirs(self.root):
             if len(level1.name) != 2:
@@ -170,6 +172,7 @@ class FilesystemBlobStore:
                             entry.name.startswith(prefix)
                             and is_digest(entry.name)
                             and entry.is_file(follow_symlinks=False)
+                            and (written_before is None or entry.stat().st_mtime < written_before)
                         ):
                             yield entry.name
 

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import logging
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any, Self
 
@@ -49,6 +50,15 @@ PACKAGE_PART_SIZE = 8 * 1024 * 1024
 _MAX_PARTS = 10_000
 PACKAGES_DIR = "packages/"
 log = logging.getLogger("tmr.storage.s3")
+
+
+TOUCH_AFTER_S = 3600.0
+"""An existing blob written again is re-stamped when its time is older than this (one copy
+request), which keeps it well inside any orphan-collection grace period of hours."""
+
+
+def _older_than(modified: Any, seconds: float) -> bool:
+    return modified is None or modified.timestamp() < time.time() - seconds
 
 
 def _error_code(exc: ClientError) -> str:
@@ -129,8 +139,11 @@ class S3BlobStore:
             digest = spool.hexdigest()
             check_expected(expected_sha256, digest, spool.size)
             key = self.key_of(digest)
-            if self._head(key) is None:
+            head = self._head(key)
+            if head is None:
                 self._upload(spool, key)
+            elif _older_than(head.get("LastModified"), TOUCH_AFTER_S):
+                self._touch(key)
         return StoredBlob(sha256=digest, size=spool.size)
 
     def _upload(self, spool: _Spool, key: str) -> None:
@@ -147,6 +160,20 @@ class S3BlobStore:
                 )
         except (BotoCoreError, ClientError) as exc:
             raise _unavailable("upload", exc, key=key) from exc
+
+    def _touch(self, key: str) -> None:
+        """Refresh an existing blob's LastModified (a copy onto itself), so orphan collection's
+        grace period counts from this write: the blob is about to be referenced again."""
+        try:
+            self._client.copy_object(
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="REPLACE",
+                ContentType="application/octet-stream",
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable("copy_object", exc, key=key) from exc
 
     def put_bytes(self, data: bytes) -> StoredBlob:
         return self.put_stream([data])
@@ -219,14 +246,17 @@ class S3BlobStore:
         except BotoCoreError as exc:
             raise _unavailable("delete_object", exc, key=key) from exc
 
-    def iter_digests(self) -> Iterator[str]:
+    def iter_digests(self, written_before: float | None = None) -> Iterator[str]:
         """Every digest stored under the prefix (keys that are not digests are ignored)."""
         paginator = self._client.get_paginator("list_objects_v2")
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
                 for item in page.get("Contents", []):
                     name = item.get("Key", "")[len(self.prefix) :]
-                    if is_digest(name):
+                    modified = item.get("LastModified")
+                    if is_digest(name) and (
+                        written_before is None or modified is None or modified.timestamp() < written_before
+                    ):
                         yield name
         except (BotoCoreError, ClientError) as exc:
             raise _unavailable("list_objects_v2", exc, prefix=self.prefix) from exc

