@@ -74,3 +74,12 @@ def register(
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+BERT = f"{HF}/google-bert/bert-base-uncased"
+
+
+@pytest.fixture
+def bert(client: TestClient, auth: dict[str, str]) -> str:
+    artifact_id: str = register(client, auth, "model", BERT)["metadata"]["id"]
+    return artifact_id

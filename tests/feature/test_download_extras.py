@@ -48,12 +48,6 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@pytest.fixture
-def bert(client: TestClient, auth: dict[str, str]) -> str:
-    artifact_id: str = register(client, auth, "model", BERT)["metadata"]["id"]
-    return artifact_id
-
-
 # --------------------------------------------------------------------------- sha256 on first download
 
 

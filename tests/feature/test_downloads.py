@@ -7,16 +7,10 @@ import zipfile
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.feature.conftest import HF, register
+from tests.feature.conftest import HF
 from tmr.container import Registry
 
 BERT = f"{HF}/google-bert/bert-base-uncased"
-
-
-@pytest.fixture
-def bert(client: TestClient, auth: dict[str, str]) -> str:
-    artifact_id: str = register(client, auth, "model", BERT)["metadata"]["id"]
-    return artifact_id
 
 
 def test_whole_download_has_length_etag_and_accepts_ranges(
