@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from common import percentile
+
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk_download.lua"
 WRK_MARKER = "WRK_JSON "
 MB = 1_000_000
@@ -58,15 +60,14 @@ def latency_summary_ms(seconds: list[float]) -> dict[str, float]:
     """wrk's latency figures (min, mean, stdev, p50, p90, p99, max) from latencies in seconds."""
     if not seconds:
         return dict.fromkeys(("min", "mean", "stdev", "p50", "p90", "p99", "max"), float("nan"))
-    ordered = sorted(seconds)
 
     def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000, 2)
+        return round(percentile(seconds, q) * 1000, 2)
 
     return {
         "min": at(0.0),
-        "mean": round(statistics.fmean(ordered) * 1000, 2),
-        "stdev": round(statistics.pstdev(ordered) * 1000, 2),
+        "mean": round(statistics.fmean(seconds) * 1000, 2),
+        "stdev": round(statistics.pstdev(seconds) * 1000, 2),
         "p50": at(0.50),
         "p90": at(0.90),
         "p99": at(0.99),

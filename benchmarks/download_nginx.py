@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from download_procs import free_port
+from common import free_port
 
 NGINX_PACKAGES = ("nginx-light", "nginx")
 

@@ -4,17 +4,12 @@ time and its peak resident memory. Both servers may fork workers, so each is mea
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import peak_rss_mib
+
 _TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _stat_fields(pid: int) -> list[str]:
@@ -59,14 +54,6 @@ def machine_cpu_seconds() -> float:
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[:7])
     return (user + nice + system + irq + softirq) / _TICKS
-
-
-def peak_rss_mib(pid: int) -> float:
-    """The process's high-water resident memory (VmHWM), in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    raise RuntimeError("VmHWM not found")
 
 
 def reset_peak_rss(pid: int) -> bool:

@@ -17,6 +17,7 @@ from tmr.accounts.models import User
 from tmr.api.deps import RegistryDep, TypeDep, UserDep
 from tmr.api.presenters import artifact_out
 from tmr.api.schemas import UploadOut
+from tmr.artifacts.interfaces import StoredRating
 from tmr.artifacts.models import Artifact, ArtifactType
 from tmr.artifacts.uploads import SpooledUpload, spool_upload_async
 from tmr.container import Registry
@@ -53,9 +54,8 @@ async def upload(
             raise PayloadTooLarge("upload exceeds the size limit", limit=limits.max_upload_bytes)
     spooled = await spool_upload_async(request.stream(), limits, registry.settings.spool_dir)
     with spooled:
-        artifact = await run_in_threadpool(_admit, registry, type_, spooled, name, version, user)
+        artifact, stored = await run_in_threadpool(_admit, registry, type_, spooled, name, version, user)
     out = artifact_out(request, artifact)
-    stored = registry.store.load_rating(artifact.id)
     return UploadOut(
         metadata=out.metadata,
         data=out.data,
@@ -75,7 +75,7 @@ def _admit(
     name: str,
     version: str | None,
     user: User,
-) -> Artifact:
+) -> tuple[Artifact, StoredRating | None]:
     limits = registry.settings.upload_limits
     prepared = registry.artifacts.upload(type_, spooled, name, version, user, limits)
     return registry.ratings.admit(prepared, user)

@@ -64,6 +64,7 @@ class PreparedArtifact:
 
     artifact: Artifact
     contents: dict[str, bytes]
+    judged: bool = False  # its stored files were judged already (the ingest gate does it first)
 
 
 def _now() -> datetime:
@@ -132,8 +133,8 @@ class ArtifactService:
         """Store a prepared artifact: its small files' blobs first (each stored file judged by its
         bytes), then one transaction."""
         artifact = prepared.artifact
-        self._store_contents(prepared.contents)
-        judge_files(artifact.files, self._blobs.open, self._scan_limit)
+        if not prepared.judged:
+            self._store_and_judge(artifact.files, prepared.contents)
         now = self._clock()
         artifact.created_at = artifact.updated_at = now
         artifact.created_by = artifact.updated_by = actor.name
@@ -152,9 +153,18 @@ class ArtifactService:
         self._audit(artifact, actor, "CREATE")
         return artifact
 
-    def _store_contents(self, contents: dict[str, bytes]) -> None:
+    def _store_and_judge(self, files: list[FileEntry], contents: dict[str, bytes]) -> list[FileEntry]:
+        """Store the small files' bytes, then judge every stored file by its bytes; those still in
+        memory are read there rather than back from the store."""
         for data in contents.values():
             self._blobs.put_bytes(data)
+
+        def read(sha256: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+            if sha256 in contents:
+                return iter((contents[sha256][start:end],))
+            return self._blobs.open(sha256, start, end)
+
+        return judge_files(files, read, self._scan_limit)
 
     def update(self, type_: ArtifactType, artifact_id: str, name: str, url: str, actor: User) -> Artifact:
         """Replace the artifact's content from its (possibly new) source URL; name and id stay."""
@@ -168,8 +178,7 @@ class ArtifactService:
                 raise Conflict(f"a {type_.value} with url {url} is already registered")
         snapshot = self._sources.inspect(ref)
         artifact, contents = self._build(type_, current.name, url, snapshot)
-        self._store_contents(contents)
-        judge_files(artifact.files, self._blobs.open, self._scan_limit)
+        self._store_and_judge(artifact.files, contents)
         artifact.id = current.id
         artifact.created_at, artifact.created_by = current.created_at, current.created_by
         artifact.updated_at, artifact.updated_by = self._clock(), actor.name
@@ -254,9 +263,16 @@ class ArtifactService:
         return artifact
 
     def _mirror(self, artifact: Artifact, paths: Collection[str] | None) -> None:
-        for file in self.fetch_files(artifact, paths=paths):
+        fetched = self.fetch_files(artifact, paths=paths)
+        for file in fetched:
             self._repo.record_file_digest(artifact.id, file.path, file.sha256 or "", file.crc32 or 0)
-        judged = judge_files(artifact.files, self._blobs.open, self._scan_limit)
+        # The new bytes, and weights stored before verdicts were kept; other stored files were
+        # judged when they were stored.
+        new = {f.path for f in fetched}
+        unjudged = [
+            f for f in artifact.files if f.path in new or (f.kind is FileKind.WEIGHTS and f.safety is None)
+        ]
+        judged = judge_files(unjudged, self._blobs.open, self._scan_limit)
         if judged:
             self._repo.record_file_safety(artifact.id, judged)
 
@@ -299,9 +315,9 @@ class ArtifactService:
     def judge_weights(self, prepared: PreparedArtifact) -> None:
         """Mirror a prepared artifact's weights and judge them by their bytes (the ingest gate
         refuses a public model whose weights import code, so it must see them first)."""
-        self._store_contents(prepared.contents)
         self.fetch_files(prepared.artifact, {FileKind.WEIGHTS})
-        judge_files(prepared.artifact.files, self._blobs.open, self._scan_limit)
+        self._store_and_judge(prepared.artifact.files, prepared.contents)
+        prepared.judged = True
 
     # -- uploads -----------------------------------------------------------------------------
     def upload(

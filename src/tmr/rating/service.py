@@ -136,15 +136,14 @@ class RatingService:
         or, when `gated`, admitted only if its rating passes the gate."""
         if type_ is ArtifactType.MODEL and gated:
             return self.ingest(self._artifacts.prepare(type_, url, name), actor)[0]
-        return self.admit(self._artifacts.prepare(type_, url, name), actor)
+        return self.admit(self._artifacts.prepare(type_, url, name), actor)[0]
 
-    def admit(self, prepared: PreparedArtifact, actor: User) -> Artifact:
+    def admit(self, prepared: PreparedArtifact, actor: User) -> tuple[Artifact, StoredRating | None]:
         """Store a prepared artifact without a gate (an upload, or the gate off); a model is rated
-        at once, and a failed rating is stored, not raised."""
+        at once (its rating returned), and a failed rating is stored, not raised."""
         artifact = self._artifacts.commit(prepared, actor)
-        if artifact.type is ArtifactType.MODEL:
-            self.refresh(artifact)
-        return artifact
+        rating = self.refresh(artifact) if artifact.type is ArtifactType.MODEL else None
+        return artifact, rating
 
     def update(self, type_: ArtifactType, artifact_id: str, name: str, url: str, actor: User) -> Artifact:
         """Replace an artifact's content from its source; a model is re-rated."""

@@ -87,7 +87,3 @@ def judge_files(
         file.safety = verdict(report)
         judged.append(file)
     return judged
-
-
-def unsafe_files(files: Iterable[FileEntry]) -> list[FileEntry]:
-    return [f for f in files if f.unsafe]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from tests.zips import benign_pickle, evil_pickle, safetensors_bytes
 from tmr.artifacts.models import FileEntry, FileKind
-from tmr.safety.verdicts import judge_files, unsafe_files
+from tmr.safety.verdicts import judge_files
 
 
 class Blobs:
@@ -45,7 +45,7 @@ def test_weights_are_judged_by_bytes_not_names() -> None:
         "optimizer.pt",
         "fake.safetensors",
     }
-    assert [f.path for f in unsafe_files(files)] == ["pytorch_model.bin", "vocab.txt"]
+    assert [f.path for f in files if f.unsafe] == ["pytorch_model.bin", "vocab.txt"]
     assert by_path["vocab.txt"].kind is FileKind.WEIGHTS
     assert by_path["README.md"].safety is None
     assert by_path["README.md"].kind is FileKind.DOCS
