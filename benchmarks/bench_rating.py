@@ -24,6 +24,7 @@ from tests.emulator.fixtures import hf_models
 from tests.emulator.server import running_emulator
 from tests.support import make_settings
 
+from tmr.accounts.models import SYSTEM
 from tmr.artifacts.models import ArtifactType
 from tmr.container import build_registry
 from tmr.storage.database import make_engine
@@ -62,7 +63,7 @@ def main() -> None:
             registry = build_registry(make_settings(work / "data", emulator.url))
             rate_times, per_model = [], {}
             for url, artifact_id in ids.items():
-                artifact = registry.artifacts.get(ArtifactType.MODEL, artifact_id)
+                artifact = registry.artifacts.get(SYSTEM, ArtifactType.MODEL, artifact_id)
                 calls = emulator.faults.requests_seen("")
                 started = time.perf_counter()
                 registry.ratings.compute(artifact)

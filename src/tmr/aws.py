@@ -250,19 +250,20 @@ class LambdaRuntime:
                 self._database_secret = base.database_secret_arn
         return self._settings
 
-    def _follow_rotation(self, engine: Any) -> None:
-        """Re-read the database secret when the database refuses its credentials (rotation)."""
+    def _follow_rotation(self, follow: Callable[[Callable[[], str], str], None]) -> None:
+        """Re-read the database secret when the database refuses its credentials (rotation);
+        `follow` is the store's (or a bare engine's) hook for it."""
         arn = self._database_secret
         if arn is None:
             return
-        from tmr.storage.secrets import AwsSecrets, reread_credentials_when_refused
+        from tmr.storage.secrets import AwsSecrets
 
         def read() -> str:
             if self._secrets is None:
                 self._secrets = AwsSecrets(self.settings.aws_region)
             return self._secrets.secret_string(arn)
 
-        reread_credentials_when_refused(engine, read, label=f"the secret {arn}")
+        follow(read, f"the secret {arn}")
 
     @property
     def registry(self) -> Registry:
@@ -270,7 +271,7 @@ class LambdaRuntime:
             settings = self.settings
             started = time.perf_counter()
             self._registry = build_registry(settings, run_migrations=settings.migrate_on_start)
-            self._follow_rotation(self._registry.store.engine)
+            self._follow_rotation(self._registry.store.follow_credentials)
             log.info(
                 "registry built",
                 extra={
@@ -347,18 +348,19 @@ class LambdaRuntime:
         return summary
 
     def _migrate(self, context: Any) -> dict[str, Any]:
-        from tmr.storage.database import make_engine, migrate
+        from tmr.storage.database import make_engine
+        from tmr.storage.metadata import SqlMetadataStore
 
         started = time.perf_counter()
         if self._registry is not None:
-            migrate(self._registry.store.engine)
+            self._registry.store.migrate()
         else:  # the rest of the registry may not start before the schema is current
-            engine = make_engine(self.settings.resolved_database_url)
-            self._follow_rotation(engine)
+            store = SqlMetadataStore(make_engine(self.settings.resolved_database_url))
+            self._follow_rotation(store.follow_credentials)
             try:
-                migrate(engine)
+                store.migrate()
             finally:
-                engine.dispose()
+                store.dispose()
         summary = {
             "tmr": "migrate",
             "seconds": round(time.perf_counter() - started, 3),

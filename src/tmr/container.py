@@ -1,12 +1,24 @@
-"""The wired registry: every service built once from settings, shared by the HTTP layer and CLI."""
+"""The wired registry: every service built once from settings, shared by the HTTP layer, the
+Hugging Face door and the command line. Only this module knows which implementation backs each
+interface; everything it holds is typed by the interface."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from tmr.accounts.interfaces import AccountRepository
 from tmr.accounts.service import AccountService
+from tmr.analysis.service import AnalysisService
+from tmr.artifacts.interfaces import ArtifactRepository
+from tmr.artifacts.mirror import FileMirror
+from tmr.artifacts.packages import StateStore
+from tmr.artifacts.registration import RegistrationService
 from tmr.artifacts.service import ArtifactService
+from tmr.downloads.service import DownloadService
+from tmr.hub.service import HubService, OidReader
 from tmr.observability.metrics import RequestMetrics
 from tmr.rating.engine import default_engine
 from tmr.rating.service import RatingService
@@ -15,20 +27,42 @@ from tmr.settings import Settings
 from tmr.sources.registry import SourceRegistry
 from tmr.storage.blobs.base import BlobStore, Presigner
 from tmr.storage.blobs.factory import make_blob_store
-from tmr.storage.database import make_engine, migrate
+from tmr.storage.database import make_engine
 from tmr.storage.metadata import SqlMetadataStore
+
+
+class MetadataStore(ArtifactRepository, AccountRepository, StateStore, Protocol):
+    """The metadata store as the registry uses it: every repository, plus its own upkeep."""
+
+    @property
+    def dialect(self) -> str:
+        """The database's kind (`sqlite`, `postgresql`), for health reports."""
+        ...
+
+    def migrate(self) -> None: ...
+
+    def follow_credentials(self, read: Callable[[], str], label: str) -> None:
+        """Re-read the password with `read` when the database refuses it (rotation)."""
+        ...
+
+    def dispose(self) -> None: ...
 
 
 @dataclass
 class Registry:
     settings: Settings
-    store: SqlMetadataStore
+    store: MetadataStore
     blobs: BlobStore
     sources: SourceRegistry
     accounts: AccountService
     artifacts: ArtifactService
-    search: SearchService
+    files: FileMirror
     ratings: RatingService
+    registration: RegistrationService
+    downloads: DownloadService
+    hub: HubService
+    search: SearchService
+    analysis: AnalysisService
     metrics: RequestMetrics = field(default_factory=RequestMetrics)
     started_at: float = field(default_factory=time.time)
 
@@ -43,14 +77,13 @@ class Registry:
 
     def close(self) -> None:
         self.sources.close()
-        self.store.engine.dispose()
+        self.store.dispose()
 
 
 def build_registry(settings: Settings, *, run_migrations: bool = True) -> Registry:
-    engine = make_engine(settings.resolved_database_url)
+    store: MetadataStore = SqlMetadataStore(make_engine(settings.resolved_database_url))
     if run_migrations:
-        migrate(engine)
-    store = SqlMetadataStore(engine)
+        store.migrate()
     blobs = make_blob_store(
         settings.resolved_blob_store,
         data_dir=settings.data_dir,
@@ -70,7 +103,19 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         static_admin_token=settings.auth_token,
     )
     accounts.ensure_default_admin()
-    artifacts = ArtifactService(store, blobs, sources, scan_limit=settings.scan_max_bytes)
+    artifacts = ArtifactService(store, blobs)
+    files = FileMirror(store, blobs, sources, settings.scan_max_bytes)
+    ratings = RatingService(store, artifacts, sources, default_engine())
+    downloads = DownloadService(
+        artifacts,
+        files,
+        store,
+        store,
+        blobs,
+        eager_digest_bytes=settings.eager_digest_bytes,
+        presigned_redirects=settings.download_redirect == "presigned",
+        redirect_expires_s=settings.download_redirect_expires_s,
+    )
     return Registry(
         settings=settings,
         store=store,
@@ -78,6 +123,18 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         sources=sources,
         accounts=accounts,
         artifacts=artifacts,
-        ratings=RatingService(store, artifacts, sources, default_engine()),
+        files=files,
+        ratings=ratings,
+        registration=RegistrationService(
+            artifacts,
+            files,
+            sources,
+            ratings,
+            gate_models=settings.ingest_gate == "enforce",
+            upload_limits=settings.upload_limits,
+        ),
+        downloads=downloads,
+        hub=HubService(artifacts, files, store, downloads, OidReader(store, blobs)),
         search=SearchService(store, settings.page_size, settings.regex_concurrency, settings.regex_queue_s),
+        analysis=AnalysisService(artifacts, store, sources),
     )

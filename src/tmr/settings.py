@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     page_size: int = Field(default=100, alias="TMR_PAGE_SIZE")
     regex_concurrency: int = Field(default=2, alias="TMR_REGEX_CONCURRENCY")
     regex_queue_s: float = Field(default=30.0, alias="TMR_REGEX_QUEUE_S")
+    # RE2 runs any pattern in linear time, but clients reuse theirs in backtracking engines and the
+    # API contract expects 400 for ones those would explode on, like `(a+)+$` (tmr.search.redos).
+    regex_refuse_backtracking: bool = Field(default=True, alias="TMR_REGEX_REFUSE_BACKTRACKING")
     public_url: str | None = Field(default=None, alias="TMR_PUBLIC_URL")
 
     # AWS Lambda (tmr.aws, docs/lambda.md). Secrets never sit in the function's configuration: at

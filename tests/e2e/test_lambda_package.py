@@ -5,8 +5,9 @@ from a clean CPython 3.12 (`-I -S`: no site-packages, no user site, no PYTHON* v
 package on sys.path) through `tmr.aws.handler`, over PostgreSQL, SeaweedFS and the Hub emulator.
 
 The handler runs in a child process that answers one event per line of its standard input, so a
-whole register -> rate -> download flow costs one process; cold starts are timed over a few
-more. The figures go to build/lambda/coldstart.json.
+whole register -> rate -> download flow costs one process. How long a cold start takes is a
+benchmark's figure, not a test's: `./run bench coldstart` (benchmarks/bench_coldstart.py) times
+the same child over a fresh database.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import io
 import json
 import os
 import secrets
-import statistics
 import subprocess
 import sys
 import time
@@ -39,7 +39,6 @@ from tests.support import auth_request
 pytestmark = [pytest.mark.postgres, pytest.mark.s3]
 
 ROOT = Path(__file__).resolve().parents[2]
-COLD_STARTS = 5  # timed cold starts, one process each (the flow and the failed start take two more)
 
 # The child: the package dir is the only addition to sys.path; one JSON event per stdin line, one
 # JSON answer per stdout line. Timestamps are CLOCK_MONOTONIC, shared with the parent on Linux.
@@ -122,18 +121,12 @@ def unpacked(package: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def lambda_env(
-    emulator: EmulatorServer,
-    postgres_database: str,
-    tmp_path_factory: pytest.TempPathFactory,
-    unpacked: Path,
-) -> Iterator[dict[str, str]]:
+def lambda_environment(
+    unpacked: Path, home: Path, database_url: str, s3: services.S3Settings, upstreams: dict[str, str]
+) -> dict[str, str]:
     """The function's environment: what a template would set (no secrets there but the test
-    services' own), and what Lambda itself sets."""
-    s3 = services.require("s3")
-    home = tmp_path_factory.mktemp("lambda-home")
-    env = {
+    services' own), and what Lambda itself sets. The blobs go under a prefix of their own."""
+    return {
         "HOME": str(home),  # no ~/.aws, no caches from the developer
         "PATH": "/usr/bin:/bin",
         "LANG": "en_US.UTF-8",
@@ -146,25 +139,40 @@ def lambda_env(
         "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", ""),
         "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
         "TMR_DATA_DIR": str(home / "data"),
-        "TMR_DATABASE_URL": postgres_database,
+        "TMR_DATABASE_URL": database_url,
         "S3_BUCKET": s3["bucket"],
         "S3_ENDPOINT_URL": s3["endpoint_url"],
         "TMR_S3_PREFIX": f"lambda-package/{uuid.uuid4().hex}/",
         "TMR_DOWNLOAD_REDIRECT": "presigned",
         "TMR_UPSTREAM_BACKOFF_S": "0.01",
         "LOG_LEVEL": "1",
-        **emulator.env(),
+        **upstreams,
     }
-    yield env
-    # Leave nothing in the shared bucket: the objects under this run's prefix go.
+
+
+def delete_prefix(env: dict[str, str]) -> None:
+    """Leave nothing in the shared bucket: the objects under the environment's prefix go."""
     import boto3
 
-    client = boto3.client("s3", endpoint_url=s3["endpoint_url"], region_name=s3["region"])
+    client = boto3.client("s3", endpoint_url=env["S3_ENDPOINT_URL"], region_name=env["AWS_REGION"])
     for page in client.get_paginator("list_objects_v2").paginate(
-        Bucket=s3["bucket"], Prefix=env["TMR_S3_PREFIX"]
+        Bucket=env["S3_BUCKET"], Prefix=env["TMR_S3_PREFIX"]
     ):
         for item in page.get("Contents", []):
-            client.delete_object(Bucket=s3["bucket"], Key=item["Key"])
+            client.delete_object(Bucket=env["S3_BUCKET"], Key=item["Key"])
+
+
+@pytest.fixture(scope="module")
+def lambda_env(
+    emulator: EmulatorServer,
+    postgres_database: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    unpacked: Path,
+) -> Iterator[dict[str, str]]:
+    home = tmp_path_factory.mktemp("lambda-home")
+    env = lambda_environment(unpacked, home, postgres_database, services.require("s3"), emulator.env())
+    yield env
+    delete_prefix(env)
 
 
 class Child:
@@ -345,57 +353,28 @@ def test_the_package_serves_the_registry_from_a_clean_python_312(
     assert all(r["lambda_request_id"] == "lambda-1" for r in requests)
 
 
-def test_cold_starts_in_a_clean_python_312(
-    python312: str,
-    unpacked: Path,
-    lambda_env: dict[str, str],
-    tmp_path: Path,
-    package: Any,
-    capsys: pytest.CaptureFixture[str],
+def test_every_cold_start_builds_the_registry_in_the_init_phase(
+    python312: str, unpacked: Path, lambda_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """Interpreter start -> `import tmr.aws` done (in the Lambda runtime that includes building
-    the registry: database, migrations check, blob store) -> the first /health answered."""
-    # After the flow test, the database's schema is current: what is timed is a container starting
-    # in the steady state (run alone, the first start migrates an empty database: the median
-    # leaves that one out).
-    samples: list[dict[str, float]] = []
-    for run in range(COLD_STARTS):
-        child = Child(python312, unpacked, lambda_env, tmp_path / f"cold-{run}.log")
+    """Two containers in a row, whatever ran before: the first may find an empty database and
+    migrate it, the second finds a current schema. Each builds the registry while `import tmr.aws`
+    runs (Lambda's init phase, before any event) and answers its first /health. How long that
+    takes is `./run bench coldstart`'s figure."""
+    for run in range(2):
+        log = tmp_path / f"cold-{run}.log"
+        child = Child(python312, unpacked, lambda_env, log)
         try:
+            before_any_event = [
+                json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")
+            ]
+            built = [line for line in before_any_event if line.get("msg") == "registry built"]
+            assert len(built) == 1, log.read_text()[-4000:]
+            assert (built[0]["database"], built[0]["blobs"]) == ("postgresql+psycopg", "s3")
             health = child.invoke(http_api_event("GET", "/health"))
             assert health["statusCode"] == 200
+            assert body_json(health)["status"] == "ok"
         finally:
             child.close()
-        ready = child.ready
-        samples.append(
-            {
-                "interpreter_s": ready["started"] - child.spawned,
-                "modules_s": ready["modules"] - child.spawned,
-                "import_tmr_aws_s": ready["imported"] - child.spawned,
-                "first_health_s": health["_at"] - child.spawned,
-            }
-        )
-    medians = {key: round(statistics.median(s[key] for s in samples), 3) for key in samples[0]}
-    figures = {
-        "python": python312,
-        "runs": len(samples),
-        "median": medians,
-        "samples": [{k: round(v, 3) for k, v in s.items()} for s in samples],
-        "package_sha256": package.manifest["sha256"],
-        "bytecode": package.manifest["bytecode"],
-        "stores": "PostgreSQL 15 + SeaweedFS (local), registry built in the init phase",
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": f"{os.cpu_count()} cores",
-    }
-    (package.zip_path.parent / "coldstart.json").write_text(json.dumps(figures, indent=2) + "\n")
-    with capsys.disabled():  # shown even under -q: these are the figures to quote
-        print(
-            f"\nlambda cold start (median of {len(samples)}): interpreter {medians['interpreter_s']} s, "
-            f"modules imported {medians['modules_s']} s, "
-            f"import tmr.aws done {medians['import_tmr_aws_s']} s, "
-            f"first /health {medians['first_health_s']} s"
-        )
-    assert medians["first_health_s"] < 10  # Lambda's init phase gets 10 s
 
 
 def test_a_failed_cold_start_answers_503_and_recovers(

@@ -85,5 +85,6 @@ def test_lineage_cards() -> None:
 def test_merged_adds_repositories() -> None:
     extra = Fixtures(hf=[hf_model("me/tiny", meta={"license": "mit"})])
     merged = DEFAULT_FIXTURES.merged(extra)
-    assert merged.hf_repo("model", "me/tiny") is not None
+    assert merged.hf_repo("model", "me/tiny") is extra.hf[0]
+    assert DEFAULT_FIXTURES.hf_repo("model", "me/tiny") is None  # merged into a copy, not the defaults
     assert len(merged.hf) == len(DEFAULT_FIXTURES.hf) + 1

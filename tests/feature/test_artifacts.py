@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.emulator.server import EmulatorServer
 from tests.feature.conftest import GH, HF, register
+from tmr.accounts.models import SYSTEM
 from tmr.container import Registry
 
 BERT = f"{HF}/google-bert/bert-base-uncased"
@@ -46,7 +47,7 @@ def test_name_is_derived_from_the_url_and_the_url_is_kept_verbatim(
 
 def test_hf_evidence_is_recorded(client: TestClient, auth: dict[str, str], registry: Registry) -> None:
     artifact_id = register(client, auth, "model", BERT)["metadata"]["id"]
-    artifact = registry.artifacts.get_any(artifact_id)
+    artifact = registry.artifacts.get_any(SYSTEM, artifact_id)
     assert artifact.license == "apache-2.0"
     assert artifact.card.get("license") == "apache-2.0"
     assert "bert" in artifact.readme.lower()
@@ -63,7 +64,7 @@ def test_hf_evidence_is_recorded(client: TestClient, auth: dict[str, str], regis
 
 def test_github_evidence_is_recorded(client: TestClient, auth: dict[str, str], registry: Registry) -> None:
     artifact_id = register(client, auth, "code", f"{GH}/google-research/bert")["metadata"]["id"]
-    artifact = registry.artifacts.get_any(artifact_id)
+    artifact = registry.artifacts.get_any(SYSTEM, artifact_id)
     assert artifact.license == "Apache-2.0"
     assert artifact.readme
     assert artifact.upstream["stargazers_count"] > 0
@@ -82,7 +83,7 @@ def test_poor_evidence_is_noted_not_refused(
         ("bare/no-config", "config.json"),
     ]:
         artifact = registry.artifacts.get_any(
-            register(client, auth, "model", f"{HF}/{repo}")["metadata"]["id"]
+            SYSTEM, register(client, auth, "model", f"{HF}/{repo}")["metadata"]["id"]
         )
         assert any(note in n for n in artifact.notes), (repo, artifact.notes)
 
@@ -93,8 +94,8 @@ def test_other_urls_are_registered_without_being_fetched(
     url = "https://www.kaggle.com/datasets/someone/cool-data"
     body = register(client, auth, "dataset", url)
     assert body["metadata"]["name"] == "cool-data"
-    artifact = registry.artifacts.get_any(body["metadata"]["id"])
-    assert artifact.files == []
+    artifact = registry.artifacts.get_any(SYSTEM, body["metadata"]["id"])
+    assert artifact.files == ()
     assert "not an upstream tmr inspects" in artifact.notes[0]
 
 
@@ -151,9 +152,6 @@ def test_two_clients_creating_the_same_url_at_once_make_one_artifact(
         ("/artifact/model", {"url": f"{HF}/spaces/x/y"}, 400),
         ("/artifact/model", [f"{HF}/a/b"], 400),
         ("/artifact/widget", {"url": BERT}, 400),
-        ("/artifact/model", {"url": f"{HF}/nobody/nothing"}, 404),
-        ("/artifact/code", {"url": f"{GH}/nobody/nothing"}, 404),
-        ("/artifact/dataset", {"url": f"{HF}/datasets/nobody/nothing"}, 404),
     ],
 )
 def test_bad_registrations(
@@ -161,6 +159,31 @@ def test_bad_registrations(
 ) -> None:
     response = client.post(path, json=body, headers=auth)
     assert response.status_code == status, response.text
+    assert response.json()["detail"]
+    assert client.post("/artifacts", json=[{"name": "*"}], headers=auth).json() == []
+
+
+# Found by tests/e2e/test_schemathesis.py. Pending: the fix is in registration, outside the change
+# that found it; strict, so this fails once it lands (then drop the mark and the excuse there).
+@pytest.mark.xfail(
+    raises=AssertionError, strict=True, reason="registration answers 404 when the upstream has no such repo"
+)
+@pytest.mark.parametrize(
+    ("type_", "url"),
+    [
+        ("model", f"{HF}/nobody/nothing"),
+        ("code", f"{GH}/nobody/nothing"),
+        ("dataset", f"{HF}/datasets/nobody/nothing"),
+        ("dataset", f"{HF}/openai/whisper-tiny/tree/main"),  # a model's url read as a dataset's
+    ],
+)
+def test_a_url_naming_no_upstream_repository_is_400(
+    client: TestClient, auth: dict[str, str], type_: str, url: str
+) -> None:
+    """POST /artifact/{artifact_type} documents no 404 (that is for ids); a url that names nothing
+    to ingest is its 400, "formed improperly (must include a single url)"."""
+    response = client.post(f"/artifact/{type_}", json={"url": url}, headers=auth)
+    assert response.status_code == 400, response.text
     assert response.json()["detail"]
     assert client.post("/artifacts", json=[{"name": "*"}], headers=auth).json() == []
 
@@ -239,7 +262,7 @@ def test_update_replaces_content_and_checks_name_and_id(
     assert client.put(f"/artifacts/model/{artifact_id}", json=body, headers=auth).status_code == 200
     got = client.get(f"/artifacts/model/{artifact_id}", headers=auth).json()
     assert got["data"]["url"] == f"{HF}/someone/gpl-model"
-    assert registry.artifacts.get_any(artifact_id).license == "gpl-3.0"
+    assert registry.artifacts.get_any(SYSTEM, artifact_id).license == "gpl-3.0"
     wrong_name = {**body, "metadata": {**body["metadata"], "name": "other"}}
     assert client.put(f"/artifacts/model/{artifact_id}", json=wrong_name, headers=auth).status_code == 400
     wrong_id = {**body, "metadata": {**body["metadata"], "id": "123"}}
@@ -328,7 +351,9 @@ def test_corrupt_upstream_bytes_fail_the_download_and_nothing_is_kept(
     response = client.get(f"/download/{artifact_id}", headers=auth)
     assert response.status_code == 502
     assert "digest" in response.json()["detail"]
-    weights = next(f for f in registry.artifacts.get_any(artifact_id).files if f.path == "model.safetensors")
+    weights = next(
+        f for f in registry.artifacts.get_any(SYSTEM, artifact_id).files if f.path == "model.safetensors"
+    )
     assert weights.sha256 is None
     emulator.faults.clear()
     _zip(client.get(f"/download/{artifact_id}", headers=auth))
@@ -347,7 +372,7 @@ def test_gated_models_register_with_a_note_and_need_a_token_to_download(
 
     url = f"{HF}/meta-llama/Llama-3.2-1B"
     artifact_id = register(client, auth, "model", url)["metadata"]["id"]
-    artifact = registry.artifacts.get_any(artifact_id)
+    artifact = registry.artifacts.get_any(SYSTEM, artifact_id)
     assert any("gated" in n for n in artifact.notes)
     assert artifact.license == "llama3.2"
     response = client.get(f"/download/{artifact_id}", headers=auth)
@@ -358,7 +383,7 @@ def test_gated_models_register_with_a_note_and_need_a_token_to_download(
     with TestClient(create_app(registry=granted)) as c:
         headers = {"X-Authorization": c.put("/authenticate", json=auth_request()).json()}
         new_id = register(c, headers, "model", url)["metadata"]["id"]
-        assert not any("gated" in n for n in granted.artifacts.get_any(new_id).notes)
+        assert not any("gated" in n for n in granted.artifacts.get_any(SYSTEM, new_id).notes)
         _zip(c.get(f"/download/{new_id}", headers=headers))
     assert emulator.faults.last_authorization("hf") == f"Bearer {GRANTED_TOKEN}"
 

@@ -154,3 +154,42 @@ def test_public_endpoints_need_no_token(client: TestClient) -> None:
     assert client.get("/health/components").status_code == 200
     assert client.get("/tracks").status_code == 200
     assert client.get("/openapi.json").status_code == 200
+
+
+# -- non-ASCII credentials: refused with the contract's codes, never a 500 -----------------------
+
+
+@pytest.mark.parametrize("password", ["pässwörd", PASSWORD + "é", "密码", "\U0001f511"])
+def test_a_wrong_non_ascii_password_is_401(client: TestClient, password: str) -> None:
+    # The default admin's password is also compared with the course's spellings: that compare
+    # must take any text, not only ASCII.
+    response = client.put("/authenticate", json=auth_request(password))
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "bad_credentials"
+
+
+def test_a_non_ascii_password_that_is_right_opens(client: TestClient, registry: Registry) -> None:
+    registry.store.put_user(User("zoë", True, hash_password("mot de passe été")))
+    response = client.put("/authenticate", json=auth_request("mot de passe été", name="zoë"))
+    assert response.status_code == 200, response.text
+    assert response.json().startswith("bearer ")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "bearer automation-sécret-token".encode(),  # UTF-8, as a client would send text
+        "bearer automation-sécret-token".encode("latin-1"),  # HTTP's own header charset
+        "tökén".encode(),
+    ],
+)
+def test_a_non_ascii_token_is_403_when_auth_token_is_set(
+    make_registry: Callable[..., Registry], header: bytes
+) -> None:
+    registry = make_registry(auth_token="automation-secret-token")
+    with TestClient(create_app(registry=registry)) as client:
+        response = client.delete("/reset", headers={"X-Authorization": header})
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "authentication_failed"
+        ok = client.delete("/reset", headers={"X-Authorization": "bearer automation-secret-token"})
+        assert ok.status_code == 200

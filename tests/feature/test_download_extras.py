@@ -20,13 +20,14 @@ from tests import services
 from tests.emulator.server import EmulatorServer
 from tests.feature.conftest import HF, register
 from tests.support import auth_request, make_settings
-from tmr.accounts.models import User
+from tmr.accounts.models import SYSTEM, User
 from tmr.accounts.passwords import hash_password
-from tmr.api import downloads
 from tmr.app import create_app
 from tmr.artifacts.bundles import folder_name
 from tmr.artifacts.packages import build_package
 from tmr.container import Registry
+from tmr.downloads import service as downloads
+from tmr.downloads.service import DownloadService
 from tmr.errors import StorageUnavailable
 from tmr.storage.blobs.s3 import S3BlobStore
 from tmr.storage.tables import ArtifactRow
@@ -247,7 +248,7 @@ def store_of(registry: Registry) -> S3BlobStore:
 
 
 def identity_of(registry: Registry, artifact_id: str) -> str:
-    return build_package(registry.artifacts.get_any(artifact_id)).identity
+    return build_package(registry.artifacts.get_any(SYSTEM, artifact_id)).identity
 
 
 def pending_uploads(store: S3BlobStore) -> list[Any]:
@@ -318,8 +319,8 @@ def test_a_materialisation_that_fails_midway_leaves_no_package(
     auth = auth_for(s3_client)
     large = register(s3_client, auth, "model", LARGE)["metadata"]["id"]
     store = store_of(s3_registry)
-    s3_registry.artifacts.ensure_mirrored(s3_registry.artifacts.get_any(large))
-    weights = next(f for f in s3_registry.artifacts.get_any(large).files if f.kind.value == "weights")
+    s3_registry.files.ensure_mirrored(s3_registry.artifacts.get_any(SYSTEM, large))
+    weights = next(f for f in s3_registry.artifacts.get_any(SYSTEM, large).files if f.kind.value == "weights")
     assert weights.size > 3 * store.package_part_size
     original = store.open
 
@@ -362,8 +363,9 @@ def test_reset_removes_materialised_packages(
     auth = auth_for(s3_client)
     bert = register(s3_client, auth, "model", BERT)["metadata"]["id"]
     assert s3_client.get(f"/download/{bert}", headers=auth).status_code == 307
-    identity = identity_of(s3_registry, bert)
-    assert store_of(s3_registry).package_size(identity) is not None
+    package = build_package(s3_registry.artifacts.get_any(SYSTEM, bert))
+    identity = package.identity
+    assert store_of(s3_registry).package_size(identity) == package.length  # the whole zip, stored
     assert s3_client.delete("/reset", headers=auth).status_code == 200
     assert store_of(s3_registry).package_size(identity) is None
     assert list(store_of(s3_registry).iter_digests()) == []
@@ -395,7 +397,15 @@ def test_a_store_that_cannot_presign_is_proxied(
     # Settings refuse this pairing; a registry wired by hand can still hold it.
     warned: list[tuple[object, ...]] = []
     monkeypatch.setattr(downloads.log, "warning", lambda *args: warned.append(args))
-    registry.settings = registry.settings.model_copy(update={"download_redirect": "presigned"})
+    registry.downloads = DownloadService(
+        registry.artifacts,
+        registry.files,
+        registry.store,
+        registry.store,
+        registry.blobs,
+        eager_digest_bytes=registry.settings.eager_digest_bytes,
+        presigned_redirects=True,
+    )
     response = client.get(f"/download/{bert}", headers=auth, follow_redirects=False)
     assert response.status_code == 200
     assert names(response.content)

@@ -3,12 +3,15 @@
 import hashlib
 import io
 import zipfile
+import zlib
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.feature.conftest import HF
+from tmr.accounts.models import SYSTEM
 from tmr.container import Registry
+from tmr.downloads.service import DownloadService
 
 BERT = f"{HF}/google-bert/bert-base-uncased"
 
@@ -107,7 +110,7 @@ def test_a_client_that_disconnects_mid_download_leaves_the_server_fine(
 def test_files_stored_before_checksums_get_them_on_download(
     client: TestClient, auth: dict[str, str], bert: str, registry: Registry
 ) -> None:
-    artifact = registry.artifacts.get_any(bert)
+    artifact = registry.artifacts.get_any(SYSTEM, bert)
     stored = next(f for f in artifact.files if f.sha256)
     from sqlalchemy import update
 
@@ -116,12 +119,20 @@ def test_files_stored_before_checksums_get_them_on_download(
     with registry.store.engine.begin() as conn:
         conn.execute(update(FileRow).where(FileRow.path == stored.path).values(crc32=None))
     assert client.get(f"/download/{bert}", headers=auth).status_code == 200
-    assert next(f for f in registry.artifacts.get_any(bert).files if f.path == stored.path).crc32 is not None
+    restored = next(f for f in registry.artifacts.get_any(SYSTEM, bert).files if f.path == stored.path)
+    assert restored.crc32 == zlib.crc32(b"".join(registry.blobs.open(stored.sha256)))
 
 
 def measured_lazily(registry: Registry) -> None:
     """Every package over the eager limit: its sha256 is measured on its first whole download."""
-    registry.settings = registry.settings.model_copy(update={"eager_digest_bytes": 0})
+    registry.downloads = DownloadService(
+        registry.artifacts,
+        registry.files,
+        registry.store,
+        registry.store,
+        registry.blobs,
+        eager_digest_bytes=0,
+    )
 
 
 def test_the_package_sha256_is_announced_once_known(

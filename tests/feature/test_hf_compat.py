@@ -46,7 +46,7 @@ from huggingface_hub.utils import disable_progress_bars
 import tmr.api
 from tests.emulator.server import EmulatorServer, uvicorn_config
 from tests.support import auth_request
-from tmr.accounts.models import User
+from tmr.accounts.models import SYSTEM, User
 from tmr.accounts.passwords import hash_password
 from tmr.app import create_app
 from tmr.container import Registry
@@ -318,13 +318,13 @@ def test_one_file_asked_for_mirrors_that_file_only(hub: Hub, registry: Registry)
         "rajpurkar/squad", train, repo_type="dataset", endpoint=hub.url, token=hub.token, cache_dir=hub.cache
     )
     assert Path(path).read_bytes() == hub.upstream_bytes("rajpurkar/squad", train, "dataset")
-    stored = {f.path: f.sha256 is not None for f in registry.artifacts.get_any(dataset_id).files}
+    stored = {f.path: f.sha256 is not None for f in registry.artifacts.get_any(SYSTEM, dataset_id).files}
     assert stored[train] is True
     assert stored["plain_text/validation-00000-of-00001.parquet"] is False
 
 
 def test_refs_name_the_one_commit_and_the_version(hub: Hub, registry: Registry) -> None:
-    artifact = registry.artifacts.get_any(hub.register("model", BERT)["metadata"]["id"])
+    artifact = registry.artifacts.get_any(SYSTEM, hub.register("model", BERT)["metadata"]["id"])
     commit = hub.upstream.model_info(BERT).sha
     refs = hub.api.list_repo_refs(BERT, include_pull_requests=True)
     assert [(b.name, b.target_commit) for b in refs.branches] == [("main", commit)]

@@ -145,7 +145,7 @@ def test_the_secrets_configure_the_registry(
     assert runtime.registry.store.engine.dialect.name == "postgresql"
     token = login(invoke)["X-Authorization"].removeprefix("bearer ")
     jwt.decode(token, JWT_KEY, algorithms=["HS256"])  # signed with the key from Parameter Store
-    assert isinstance(runtime.settings, aws.Settings)
+    assert runtime.settings.jwt_secret == JWT_KEY  # resolved from its parameter, not generated
     assert runtime._secrets is not None
     assert runtime._secrets.asked == [SECRET_ARN, JWT_PARAM]  # type: ignore[attr-defined]
     health = invoke(http_api_event("GET", "/health/components"))

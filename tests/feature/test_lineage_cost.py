@@ -4,6 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.feature.conftest import HF, register
+from tmr.accounts.models import SYSTEM
 
 BASE = f"{HF}/acme/base-lm"
 FINETUNED = f"{HF}/acme/base-lm-finetuned"
@@ -77,7 +78,7 @@ def test_cost_without_and_with_dependencies(client: TestClient, auth: dict[str, 
     fine = register(client, auth, "model", FINETUNED)["metadata"]["id"]
     lora = register(client, auth, "model", LORA)["metadata"]["id"]
     data = register(client, auth, "dataset", f"{HF}/datasets/acme/instruct-data")["metadata"]["id"]
-    size = {i: registry.artifacts.get_any(i).size_bytes / MB for i in (base, fine, lora, data)}
+    size = {i: registry.artifacts.get_any(SYSTEM, i).size_bytes / MB for i in (base, fine, lora, data)}
     alone = client.get(f"/artifact/model/{lora}/cost", headers=auth).json()
     assert alone == {lora: {"total_cost": pytest.approx(size[lora])}}
     full = client.get(f"/artifact/model/{lora}/cost", params={"dependency": "true"}, headers=auth).json()
@@ -109,7 +110,18 @@ def test_malformed_lineage_metadata_is_400(
 
     monkeypatch.setattr(HuggingFaceSource, "inspect", broken_base_model)
     artifact_id = register(client, auth, "model", f"{HF}/nomic/tiny-mit-model")["metadata"]["id"]
-    assert any("malformed" in note for note in registry.artifacts.get_any(artifact_id).notes)
+    assert any("malformed" in note for note in registry.artifacts.get_any(SYSTEM, artifact_id).notes)
     response = client.get(f"/artifact/model/{artifact_id}/lineage", headers=auth)
     assert response.status_code == 400
     assert "malformed" in response.json()["detail"]
+
+
+def test_every_lineage_node_carries_the_node_the_contract_requires(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    """ArtifactLineageNode requires `node` (found by tests/e2e/test_schemathesis.py): the node's id."""
+    base = register(client, auth, "model", BASE)["metadata"]["id"]
+    fine = register(client, auth, "model", FINETUNED)["metadata"]["id"]
+    nodes = client.get(f"/artifact/model/{fine}/lineage", headers=auth).json()["nodes"]
+    assert {n["artifact_id"] for n in nodes} == {base, fine}
+    assert all(n["node"] == n["artifact_id"] for n in nodes)

@@ -12,10 +12,12 @@ from tmr.container import Registry
 
 
 def test_health(client: TestClient, auth: dict[str, str]) -> None:
-    register(client, auth, "code", f"{GH}/psf/requests")
+    before = client.get("/health").json()
+    register(client, auth, "code", f"{GH}/psf/requests")  # milliseconds of work, at least
     body = client.get("/health").json()
     assert body["status"] == "ok"
-    assert body["uptime_s"] >= 0
+    assert body["uptime_s"] > before["uptime_s"]  # a clock that runs, read the same way twice
+    assert (before["models"], before["code"]) == (0, 0)
     assert body["models"] == 0
     assert body["code"] == 1
 
@@ -29,9 +31,9 @@ def test_health_components_reflects_real_traffic(client: TestClient, auth: dict[
     by_id = {c["id"]: c for c in body["components"]}
     assert {"api", "metadata_store", "blob_store", "upstream_hugging_face", "upstream_github"} <= set(by_id)
     api = by_id["api"]
-    assert api["metrics"]["requests"] >= 4
-    assert api["timeline"]
-    assert sum(e["value"] for e in api["timeline"]) > 0
+    assert api["metrics"]["requests"] == 4  # authenticate and three enumerations; not this one yet
+    bucket_minutes = 5 / len(api["timeline"])  # values are requests per minute in each bucket
+    assert sum(e["value"] * bucket_minutes for e in api["timeline"]) == pytest.approx(4)
     assert by_id["metadata_store"]["status"] == "ok"
     assert by_id["blob_store"]["status"] == "ok"
     assert by_id["upstream_hugging_face"]["status"] == "unknown"  # never called yet
@@ -58,6 +60,29 @@ def test_health_components_reports_a_failing_upstream(
 )
 def test_health_components_validates_its_parameters(client: TestClient, params: dict[str, object]) -> None:
     assert client.get("/health/components", params=params).status_code == 400
+
+
+def test_health_component_metrics_are_never_json_integers(client: TestClient, auth: dict[str, str]) -> None:
+    """HealthMetricValue is `oneOf: [integer, number, string, boolean]`: a JSON integer matches two
+    of them and so none; whole numbers go out as `17.0` (found by tests/e2e/test_schemathesis.py)."""
+    client.post("/artifacts", json=[{"name": "*"}], headers=auth)
+    text = client.get("/health/components").text
+    metrics = {c["id"]: c["metrics"] for c in json.loads(text)["components"]}
+    assert isinstance(metrics["api"]["requests"], float)
+    assert metrics["api"]["requests"] >= 1
+    assert metrics["metadata_store"]["backend"] == "sqlite"
+    for values in metrics.values():
+        assert not [v for v in values.values() if isinstance(v, int) and not isinstance(v, bool)], values
+
+
+# Found by tests/e2e/test_schemathesis.py. Pending: the fix is in the routing, outside the change
+# that found it; strict, so this fails once it lands (then drop the mark and the excuse there).
+@pytest.mark.xfail(raises=AssertionError, strict=True, reason="405 names only the first route's methods")
+def test_405_names_every_method_of_the_path(client: TestClient, auth: dict[str, str]) -> None:
+    """RFC 9110: a 405 lists every method the resource supports, here GET, PUT and DELETE."""
+    response = client.patch("/artifacts/model/12345", json={}, headers=auth)
+    assert response.status_code == 405
+    assert {"GET", "PUT", "DELETE"} <= {m.strip() for m in response.headers["allow"].split(",")}
 
 
 def test_tracks(client: TestClient) -> None:
@@ -111,7 +136,7 @@ def test_request_logs_are_json_lines(make_registry: Callable[..., Registry], tmp
     assert requests[0]["status"] == 200
     assert requests[0]["method"] == "GET"
     assert requests[0]["path"] == "/health"
-    assert requests[0]["latency_ms"] >= 0
+    assert requests[0]["latency_ms"] > 0  # measured, not a placeholder
     assert requests[1]["status"] == 403
     assert requests[1]["route"] == "/artifacts/{artifact_type}/{id}"
 

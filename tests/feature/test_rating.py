@@ -1,6 +1,5 @@
 import dataclasses
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,12 +38,14 @@ def test_a_rating_has_all_26_fields_and_sane_values(client: TestClient, auth: di
         assert value is not None, key
         if key.endswith("_latency"):
             assert isinstance(value, float), key
-            assert value >= 0, key
+            # Each metric runs inside the whole rating, whose time net_score_latency is.
+            assert 0 <= value <= rating["net_score_latency"], key
         elif key == "size_score":
             assert set(value) == {"raspberry_pi", "jetson_nano", "desktop_pc", "aws_server"}
             assert all(0 <= v <= 1 for v in value.values())
         elif key not in ("name", "category"):
             assert 0 <= value <= 1, key  # bert links its repository: reviewedness is measured
+    assert rating["net_score_latency"] > 0  # measured, not a placeholder
     trail = client.get(f"/artifact/model/{artifact_id}/audit", headers=auth).json()
     assert [e["action"] for e in trail] == ["CREATE", "RATE"]
 
@@ -199,7 +200,6 @@ def test_license_check_errors(client: TestClient, auth: dict[str, str], emulator
 def test_updating_a_model_re_rates_it(client: TestClient, auth: dict[str, str]) -> None:
     artifact_id = register(client, auth, "model", f"{HF}/nomic/tiny-mit-model", name="m")["metadata"]["id"]
     before = rate(client, auth, artifact_id)
-    time.sleep(0.01)
     body = {
         "metadata": {"name": "m", "id": artifact_id, "type": "model"},
         "data": {"url": f"{HF}/someone/nc-model"},

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from tests.feature.conftest import GH, HF, register
 from tests.support import auth_request
+from tmr.accounts.models import SYSTEM
 from tmr.app import create_app
 from tmr.container import Registry
 
@@ -129,7 +130,7 @@ def test_regex_over_names(client: TestClient, auth: dict[str, str], populated: d
 def test_regex_over_readmes(
     client: TestClient, auth: dict[str, str], populated: dict[str, str], registry: Registry
 ) -> None:
-    readme = registry.artifacts.get_any(populated["whisper"]).readme
+    readme = registry.artifacts.get_any(SYSTEM, populated["whisper"]).readme
     word = next(w for w in readme.split() if len(w) > 6 and w.isalpha() and w.lower() not in "openai-whisper")
     found = client.post("/artifact/byRegEx", json={"regex": word}, headers=auth).json()
     assert populated["whisper"] in [i["id"] for i in found]

@@ -16,6 +16,7 @@ from tests.emulator.fixtures import DEFAULT_FIXTURES, Fixtures, gh_repo
 from tests.emulator.server import EmulatorServer, running_emulator
 from tests.feature.conftest import GH, HF, register
 from tests.support import auth_request, make_settings
+from tmr.accounts.models import SYSTEM
 from tmr.app import create_app
 from tmr.artifacts.models import Artifact
 from tmr.container import Registry, build_registry
@@ -28,7 +29,7 @@ def stored(client: TestClient, auth: dict[str, str], registry: Registry, type_: 
     """Register `url`, check the contract's read still answers, and return the stored artifact."""
     artifact_id = register(client, auth, type_, url)["metadata"]["id"]
     assert client.get(f"/artifacts/{type_}/{artifact_id}", headers=auth).status_code == 200
-    return registry.artifacts.get_any(artifact_id)
+    return registry.artifacts.get_any(SYSTEM, artifact_id)
 
 
 def tag_fact(artifact: Artifact, key: str = "version_tag") -> dict[str, Any] | None:
@@ -118,7 +119,7 @@ def test_updating_to_another_revision_changes_the_version(
     artifact_id = register(client, auth, "model", f"{BERT}/tree/v1.0.0", name="bert")["metadata"]["id"]
     body = {"metadata": {"name": "bert", "id": artifact_id, "type": "model"}, "data": {"url": BERT}}
     assert client.put(f"/artifacts/model/{artifact_id}", json=body, headers=auth).status_code == 200
-    assert registry.artifacts.get_any(artifact_id).version == "1.1.0"
+    assert registry.artifacts.get_any(SYSTEM, artifact_id).version == "1.1.0"
 
 
 def test_tags_cost_one_call_per_registration(

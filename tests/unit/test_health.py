@@ -73,3 +73,50 @@ def test_cursor_decoding() -> None:
     for bad in ("-1", "abc", "1.5"):
         with pytest.raises(InvalidInput):
             decode_cursor(bad)
+
+
+# -- clocks: no assumption about their origin or their value ---------------------------------------
+
+
+class Clocks:
+    """`time` for the metrics module: a monotonic clock a few seconds after boot, and a wall clock."""
+
+    def __init__(self) -> None:
+        self.mono = 3.0
+        self.wall = NOW
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def time(self) -> float:
+        return self.wall
+
+
+def test_uptime_counts_on_the_monotonic_clock_not_the_wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tmr.observability import metrics as metrics_module
+
+    clocks = Clocks()
+    monkeypatch.setattr(metrics_module, "time", clocks)
+    metrics = RequestMetrics()
+    clocks.mono += 42.5
+    clocks.wall -= 3600  # the wall clock is set an hour back meanwhile
+    for now in (clocks.wall, NOW + 86_400):  # whatever `now` the caller reads
+        assert api_component(metrics, 60, include_timeline=False, now=now)["metrics"]["uptime_s"] == 42.5
+
+
+def test_a_window_ending_at_time_zero_is_a_window() -> None:
+    # `now` is a value of whatever clock the samples carry; 0.0 is not "no value".
+    metrics = RequestMetrics()
+    metrics.record(sample(-30.0))
+    metrics.record(sample(-7200.0))
+    assert [s.at for s in metrics.window(3600, now=0.0)] == [-30.0]
+
+
+def test_an_upstream_event_at_time_zero_is_an_event() -> None:
+    success_at_zero = upstream_component("u", "U", 1, 0, 0.0, None, 60, 30.0)
+    assert success_at_zero["last_event_at"] == "1970-01-01T00:00:00Z"
+    failure_at_zero = upstream_component("u", "U", 1, 1, None, (0.0, "boom"), 60, 30.0)
+    assert failure_at_zero["status"] == "degraded"
+    assert failure_at_zero["last_event_at"] == "1970-01-01T00:00:00Z"
+    recovered = upstream_component("u", "U", 2, 1, 10.0, (0.0, "boom"), 60, 30.0)
+    assert recovered["status"] == "ok"

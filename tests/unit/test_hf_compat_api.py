@@ -10,14 +10,13 @@ from tmr.accounts.models import User
 from tmr.api.hfcompat import ApiPath, parse_api_path, split_revision
 from tmr.api.hfcompat_access import (
     INVALID_CREDENTIALS,
-    EntryNotFound,
-    RepoNotFound,
     TokenRefused,
     TokenRequired,
     hub_error_response,
     hub_user,
 )
 from tmr.errors import IntegrityError, RangeNotSatisfiable, Unauthenticated
+from tmr.hub.service import EntryNotFound, RepoNotFound
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.support import make_settings
 from tmr.aws import resolve_secrets
+from tmr.storage import secrets as secrets_module
 from tmr.storage.secrets import (
     AwsSecrets,
     SecretLookupError,
@@ -318,6 +319,24 @@ class Refusing:
         return self.real(*cargs, **cparams)
 
 
+class FakeClock:
+    """`time.monotonic` for the secrets module: its origin is unspecified (boot, on Linux), so the
+    tests set it, starting a few seconds after boot as on a fresh Lambda microVM."""
+
+    def __init__(self, now: float = 3.0) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(secrets_module, "time", fake)  # this module's clock only
+    return fake
+
+
 def rotation_engine(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, reads: list[str], **kw: Any
 ) -> tuple[Any, Refusing]:
@@ -347,17 +366,34 @@ def test_a_refused_password_rereads_the_secret_once_and_keeps_the_new_one(
     assert reads == ["read"]
 
 
+def test_a_refusal_seconds_after_boot_rereads_the_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock
+) -> None:
+    # The monotonic clock reads 3 s: a "last read at 0" would look 3 s old, inside the interval.
+    reads: list[str] = []
+    engine, refusing = rotation_engine(monkeypatch, tmp_path, reads, min_interval_s=10)
+    with engine.connect() as conn:
+        assert conn.execute(text("select 1")).scalar() == 1
+    assert refusing.tried == [None, "new-password"]
+    assert reads == ["read"]
+
+
 def test_a_refusal_soon_after_a_reread_is_not_read_again(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock
 ) -> None:
     reads: list[str] = []
     engine, refusing = rotation_engine(monkeypatch, tmp_path, reads, min_interval_s=3600)
     refusing.accepted = "a-password-the-secret-does-not-hold"
     with pytest.raises(Exception, match="password authentication failed"):
         engine.connect()
+    clock.now += 3599
     with pytest.raises(Exception, match="password authentication failed"):
         engine.connect()
     assert reads == ["read"]  # a wrong secret costs one AWS call per interval, not one per attempt
+    clock.now += 1
+    with pytest.raises(Exception, match="password authentication failed"):
+        engine.connect()
+    assert reads == ["read", "read"]  # the interval is over: the secret may have been fixed
 
 
 def test_other_connection_failures_are_not_a_reason_to_read_the_secret(

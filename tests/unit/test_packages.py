@@ -9,6 +9,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Collection, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -142,7 +143,8 @@ def test_an_unmirrored_dataset_file_is_never_packaged(tmp_path: Path) -> None:
     store = blob_store(tmp_path)
     model = artifact("1", "m", {"config.json": b"{}"}, store, ArtifactType.MODEL)
     data = artifact("2", "d", {}, store, ArtifactType.DATASET)
-    data.files.append(FileEntry("big.parquet", 10, FileKind.DATA, upstream_url="https://example.com/big"))
+    big = FileEntry("big.parquet", 10, FileKind.DATA, upstream_url="https://example.com/big")
+    data = replace(data, files=[*data.files, big])
     with pytest.raises(IntegrityError, match=r"datasets/d/big\.parquet"):
         build_package(model, None, [("d", data)])
 
@@ -154,7 +156,7 @@ class Resolver:
     def __init__(self, answers: dict[str, list[ArtifactSummary]]) -> None:
         self.answers = answers
 
-    def answering_to(self, keys: Collection[str]) -> dict[str, list[ArtifactSummary]]:
+    def __call__(self, keys: Collection[str]) -> dict[str, list[ArtifactSummary]]:
         return {k: v for k, v in self.answers.items() if k in keys}
 
 
@@ -163,16 +165,22 @@ def dataset(ident: str, name: str) -> Artifact:
 
 
 def test_linked_datasets_skip_what_is_not_registered_or_not_visible() -> None:
-    model = Artifact(id="m", type=ArtifactType.MODEL, name="m", url="u", source="huggingface")
-    model.links = [
-        ArtifactLink("acme/base", "base_model", "model_card"),  # not a dataset link
-        ArtifactLink("squad", "fine_tuning_dataset", "model_card"),
-        ArtifactLink("unregistered", "fine_tuning_dataset", "model_card"),
-        ArtifactLink("private", "fine_tuning_dataset", "model_card"),
-        ArtifactLink("a-model", "fine_tuning_dataset", "model_card"),  # resolves to a model only
-        ArtifactLink("rajpurkar/squad", "fine_tuning_dataset", "model_card"),  # same dataset again
-        ArtifactLink("wiki", "fine_tuning_dataset", "model_card"),  # two datasets of one name
-    ]
+    model = Artifact(
+        id="m",
+        type=ArtifactType.MODEL,
+        name="m",
+        url="u",
+        source="huggingface",
+        links=[
+            ArtifactLink("acme/base", "base_model", "model_card"),  # not a dataset link
+            ArtifactLink("squad", "fine_tuning_dataset", "model_card"),
+            ArtifactLink("unregistered", "fine_tuning_dataset", "model_card"),
+            ArtifactLink("private", "fine_tuning_dataset", "model_card"),
+            ArtifactLink("a-model", "fine_tuning_dataset", "model_card"),  # resolves to a model only
+            ArtifactLink("rajpurkar/squad", "fine_tuning_dataset", "model_card"),  # same dataset again
+            ArtifactLink("wiki", "fine_tuning_dataset", "model_card"),  # two datasets of one name
+        ],
+    )
     artifacts = {
         "1": dataset("1", "squad"),
         "2": dataset("2", "secret"),

@@ -19,10 +19,10 @@ MB = 1024 * 1024
 
 
 class LineageStore(Protocol):
-    def answering_to(self, keys: Collection[str], scope: Scope = ...) -> dict[str, list[ArtifactSummary]]: ...
+    def answering_to(self, keys: Collection[str], scope: Scope) -> dict[str, list[ArtifactSummary]]: ...
 
     def linking_to(
-        self, keys: Collection[str], scope: Scope = ...
+        self, keys: Collection[str], scope: Scope
     ) -> list[tuple[ArtifactSummary, ArtifactLink]]: ...
 
     def keys_and_links(
@@ -66,7 +66,7 @@ def _parents(
     ]
 
 
-def lineage_graph(store: LineageStore, start: Artifact, scope: Scope = Scope()) -> Graph:
+def lineage_graph(store: LineageStore, start: Artifact, scope: Scope) -> Graph:
     """Breadth-first over parent and child links until the connected component is complete;
     artifacts outside `scope` (others' private uploads) are neither shown nor walked through."""
     graph = Graph()
@@ -97,7 +97,7 @@ def lineage_graph(store: LineageStore, start: Artifact, scope: Scope = Scope()) 
     return graph
 
 
-def dependencies(store: LineageStore, root: str, scope: Scope = Scope()) -> dict[str, set[str]]:
+def dependencies(store: LineageStore, root: str, scope: Scope) -> dict[str, set[str]]:
     """Each artifact of the root's dependency closure (ancestors: parent models, datasets, code)
     mapped to its own direct dependencies; cycles are cut where they close."""
     direct: dict[str, set[str]] = {}
@@ -123,7 +123,7 @@ def closure(direct: dict[str, set[str]], start: str) -> set[str]:
 
 
 def size_cost(
-    store: LineageStore, artifact: Artifact, with_dependencies: bool, scope: Scope = Scope()
+    store: LineageStore, artifact: Artifact, with_dependencies: bool, scope: Scope
 ) -> dict[str, dict[str, float]]:
     """The contract's ArtifactCost in MB (bytes / 1024²): standalone and total per artifact, with
     every dependency counted once."""

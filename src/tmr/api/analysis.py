@@ -10,15 +10,16 @@ from fastapi import APIRouter, Query
 from tmr.accounts.permissions import scope_for
 from tmr.analysis.lineage import lineage_graph, size_cost
 from tmr.api.deps import RegistryDep, TypeDep, UserDep
+from tmr.api.routing import JsonBodyRoute
 from tmr.artifacts.models import ArtifactType
 from tmr.errors import InvalidInput
 
-router = APIRouter(tags=["analysis"])
+router = APIRouter(tags=["analysis"], route_class=JsonBodyRoute)
 
 
 @router.get("/artifact/model/{id}/lineage")
 def lineage(user: UserDep, registry: RegistryDep, id: str) -> dict[str, Any]:
-    artifact = registry.artifacts.get(ArtifactType.MODEL, id, user)
+    artifact = registry.artifacts.get(user, ArtifactType.MODEL, id)
     error = artifact.upstream.get("lineage_error")
     if error:
         raise InvalidInput(f"the lineage graph cannot be computed: {error}")
@@ -26,6 +27,9 @@ def lineage(user: UserDep, registry: RegistryDep, id: str) -> dict[str, Any]:
     return {
         "nodes": [
             {
+                # The contract's ArtifactLineageNode requires `node` (and nothing else) without
+                # describing it; the node's identity is the one value every node has.
+                "node": node.id,
                 "artifact_id": node.id,
                 "name": node.name,
                 "source": graph.sources[node.id],
@@ -52,5 +56,5 @@ def cost(
     id: str,
     dependency: Annotated[bool, Query()] = False,
 ) -> dict[str, dict[str, float]]:
-    artifact = registry.artifacts.get(type_, id, user)
+    artifact = registry.artifacts.get(user, type_, id)
     return size_cost(registry.store, artifact, dependency, scope_for(user))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from tmr.accounts.models import User
+from tmr.accounts.models import Principal
 from tmr.artifacts.models import ArtifactType
 from tmr.container import Registry
 from tmr.errors import InvalidInput, PermissionDenied
@@ -23,21 +23,21 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 def current_user(
     registry: RegistryDep,
     x_authorization: Annotated[str | None, Header(alias="X-Authorization")] = None,
-) -> User:
+) -> Principal:
     """Every contract endpoint but health, tracks and authenticate needs a live token (403 else)."""
     return registry.accounts.check(x_authorization)
 
 
-UserDep = Annotated[User, Depends(current_user)]
+UserDep = Annotated[Principal, Depends(current_user)]
 
 
-def admin_user(user: UserDep) -> User:
+def admin_user(user: UserDep) -> Principal:
     if not user.is_admin:
         raise PermissionDenied("this action needs an administrator")
     return user
 
 
-AdminDep = Annotated[User, Depends(admin_user)]
+AdminDep = Annotated[Principal, Depends(admin_user)]
 
 
 def artifact_type(artifact_type: str) -> ArtifactType:

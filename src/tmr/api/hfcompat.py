@@ -25,20 +25,14 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from tmr.api.deps import RegistryDep
-from tmr.api.hfcompat_access import (
-    EntryNotFound,
-    HubUserDep,
-    RevisionNotFound,
-    hub_error_response,
-    resolve_repo,
-)
-from tmr.api.hfcompat_repo import MAIN, HubRepo
-from tmr.api.streaming import stream
-from tmr.artifacts.models import ArtifactType, FileEntry
-from tmr.artifacts.packages import parse_range
-from tmr.errors import IntegrityError, NotFound, TmrError, UnsafeContent
+from tmr.api.hfcompat_access import HubUserDep, hub_error_response
+from tmr.api.streaming import respond
+from tmr.artifacts.models import ArtifactType
+from tmr.downloads.plan import Conditions
+from tmr.errors import NotFound, TmrError
+from tmr.hub.repo import MAIN
+from tmr.hub.service import EntryNotFound
 
-OCTET_STREAM = "application/octet-stream"
 _ACTIONS = frozenset({"revision", "tree", "paths-info", "refs"})
 _REF_KINDS = frozenset({"heads", "tags", "pr", "convert"})
 
@@ -113,21 +107,16 @@ def _unknown_page() -> NotFound:
     return NotFound("Sorry, we can't find the page you are looking for.")
 
 
-def _checked_revision(repo: HubRepo, revision: str) -> None:
-    if not repo.accepts(revision):
-        raise RevisionNotFound(f"Invalid rev id: {revision}")
-
-
 def _describe(type_: ArtifactType) -> Callable[..., Response]:
     def describe(request: Request, user: HubUserDep, registry: RegistryDep, rest: str) -> Response:
         parsed = parse_api_path(rest)
         if parsed is None or parsed.action == "paths-info":
             raise _unknown_page()
-        repo = resolve_repo(registry, parsed.repo_id, type_, user)
         query = request.query_params
         if parsed.action == "refs":
+            repo = registry.hub.repo(user, parsed.repo_id, type_)
             return JSONResponse(repo.refs(include_prs=truthy(query.get("include_prs"))))
-        _checked_revision(repo, parsed.revision)
+        repo = registry.hub.revision(user, parsed.repo_id, type_, parsed.revision)
         if parsed.action in ("", "revision"):
             expand = query.getlist("expand") + query.getlist("expand[]")
             return JSONResponse(repo.info(blobs=truthy(query.get("blobs")), expand=expand))
@@ -150,23 +139,12 @@ def _paths_info(type_: ArtifactType) -> Callable[..., Coroutine[Any, Any, Respon
         expand = truthy((form.get("expand") or ["false"])[0])
 
         def answer() -> list[dict[str, Any]]:
-            repo = resolve_repo(registry, parsed.repo_id, type_, user)
-            _checked_revision(repo, parsed.revision)
+            repo = registry.hub.revision(user, parsed.repo_id, type_, parsed.revision)
             return repo.paths_info(form.get("paths", []), expand=expand)
 
         return JSONResponse(await run_in_threadpool(answer))
 
     return paths_info
-
-
-def _refuse_unsafe(file: FileEntry) -> None:
-    """A loader reached through this door (transformers, torch.load) would run the file's code:
-    flagged weights are not served here at all (`/download?allow_unsafe=true` can fetch them)."""
-    if file.unsafe:
-        raise UnsafeContent(
-            f"{file.path} imports code on load and is not served through the Hugging Face door",
-            reasons=list((file.safety or {}).get("reasons") or []),
-        )
 
 
 def _file(type_: ArtifactType) -> Callable[..., Response]:
@@ -182,35 +160,10 @@ def _file(type_: ArtifactType) -> Callable[..., Response]:
     ) -> Response:
         params = request.path_params
         repo_id = params.get("repo_id") or f"{params['org']}/{params['name']}"
-        repo = resolve_repo(registry, repo_id, type_, user)
         revision, path = split_revision([revision, *path.split("/")])
-        _checked_revision(repo, revision)
-        file = repo.file(path)
-        if file is None:
-            raise EntryNotFound(f"Entry not found: {path}", commit=repo.commit)
-        headers = repo.file_headers(file)
-        etag = headers["ETag"]
-        if if_none_match and etag in {t.strip() for t in if_none_match.split(",")} | {"*"}:
-            return Response(status_code=304, headers=headers)
-        if request.method == "HEAD":
-            _refuse_unsafe(file)
-            headers["Content-Length"] = str(file.size)
-            return Response(status_code=200, headers=headers, media_type=OCTET_STREAM)
-        if file.sha256 is None:
-            # Mirrored (and checked against the upstream digest) before any byte is sent, so a
-            # failure is an error status, never a short or wrong file.
-            mirrored = registry.artifacts.ensure_mirrored(repo.artifact, paths={path})
-            file = next((f for f in mirrored.files if f.path == path), file)
-            if file.sha256 is None:
-                raise IntegrityError(f"{path} could not be mirrored")
-        _refuse_unsafe(file)
-        span = parse_range(range_, file.size) if not if_range or if_range.strip() == etag else None
-        start, end = span or (0, file.size)
-        headers["Content-Length"] = str(end - start)
-        if span is not None:
-            headers["Content-Range"] = f"bytes {start}-{end - 1}/{file.size}"
-        body = registry.blobs.open(file.sha256, start, end) if end > start else iter(())
-        return stream(registry.blobs, body, 206 if span else 200, OCTET_STREAM, headers)
+        conditions = Conditions(range_, if_range, if_none_match)
+        head = request.method == "HEAD"
+        return respond(registry.hub.file(user, repo_id, type_, revision, path, conditions, head=head))
 
     return resolve_file
 

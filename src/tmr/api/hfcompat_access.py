@@ -1,4 +1,4 @@
-"""Who is asking and which artifact a Hub repository id names, for the Hugging Face-compatible API.
+"""Who is asking, and how errors look, at the Hugging Face-compatible door.
 
 huggingface_hub sends `Authorization: Bearer <token>`; the registry's own clients send
 `X-Authorization: bearer <jwt>`. Both carry the registry's token, so both are accepted, and so is
@@ -10,37 +10,18 @@ Errors are the Hub's (`X-Error-Code`), because that is what the client turns int
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header
 from fastapi.responses import JSONResponse
 
-from tmr.accounts.models import User
-from tmr.accounts.permissions import scope_for
+from tmr.accounts.models import Principal
 from tmr.api.deps import RegistryDep
-from tmr.api.hfcompat_git import known_blob_oid
-from tmr.api.hfcompat_repo import HubRepo, canonical_id
-from tmr.artifacts.models import Artifact, ArtifactType, FileEntry
-from tmr.container import Registry
-from tmr.errors import IntegrityError, NotFound, RangeNotSatisfiable, TmrError, Unauthenticated
+from tmr.errors import RangeNotSatisfiable, TmrError, Unauthenticated
 
 # The exact message the Hub sends for a token it refuses; huggingface_hub then raises a plain
 # 401 HfHubHTTPError instead of pretending the repository does not exist.
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
-
-
-class RepoNotFound(NotFound):
-    hub_code = "RepoNotFound"
-
-
-class RevisionNotFound(NotFound):
-    hub_code = "RevisionNotFound"
-
-
-class EntryNotFound(NotFound):
-    hub_code = "EntryNotFound"
 
 
 class TokenRequired(Unauthenticated):
@@ -81,7 +62,7 @@ def hub_user(
     registry: RegistryDep,
     authorization: Annotated[str | None, Header()] = None,
     x_authorization: Annotated[str | None, Header(alias="X-Authorization")] = None,
-) -> User:
+) -> Principal:
     """The registry user behind the request's token (X-Authorization wins over Authorization)."""
     token = (x_authorization or "").strip()
     if not token and authorization and authorization.strip():
@@ -100,61 +81,4 @@ def hub_user(
         raise TokenRefused(exc.message) from exc
 
 
-HubUserDep = Annotated[User, Depends(hub_user)]
-
-_OID_KEY = "hf-git-blob:"
-
-
-class OidReader:
-    """Git blob ids of stored files whose upstream did not vouch for one (uploaded text files):
-    hashed from the bytes once, then kept in the store keyed by the content's sha256."""
-
-    def __init__(self, registry: Registry) -> None:
-        self._registry = registry
-
-    def __call__(self, file: FileEntry) -> str:
-        if file.sha256 is None:
-            raise IntegrityError(f"{file.path} has not been mirrored")
-        key = _OID_KEY + file.sha256
-        cached = self._registry.store.peek_state(key)
-        if cached is not None:
-            return cached
-        hasher = hashlib.sha1(b"blob %d\0" % file.size, usedforsecurity=False)
-        for chunk in self._registry.blobs.open(file.sha256):
-            hasher.update(chunk)
-        return self._registry.store.state(key, hasher.hexdigest())
-
-
-def _ranked(artifact: Artifact) -> tuple[datetime, str]:
-    return artifact.updated_at or datetime.min.replace(tzinfo=UTC), artifact.id
-
-
-def resolve_repo(registry: Registry, repo_id: str, type_: ArtifactType, viewer: User) -> HubRepo:
-    """The artifact of `type_` a Hub repository id names, among those `viewer` may see.
-
-    Artifacts answer to their lower-cased keys (repository id, short name, name). An exact
-    match of the Hub repository id or the artifact's name wins over a case-insensitive one, which
-    wins over a short name (`bert-base-uncased` for `google-bert/bert-base-uncased`); among
-    equals, the most recently updated."""
-    key = repo_id.strip().lower()
-    candidates: list[Artifact] = []
-    for summary in registry.store.answering_to({key}, scope_for(viewer)).get(key, []) if key else []:
-        if summary.type is not type_:
-            continue
-        try:
-            candidates.append(registry.artifacts.get_any(summary.id, viewer=viewer))
-        except NotFound:
-            continue  # private to someone else: it does not exist for this viewer
-    if not candidates:
-        raise RepoNotFound(f"Repository not found: no {type_.value} {repo_id!r} you may read")
-
-    def names(artifact: Artifact) -> set[str]:
-        return {canonical_id(artifact), artifact.name}
-
-    exact = [a for a in candidates if repo_id in names(a)]
-    folded = [a for a in candidates if key in {n.lower() for n in names(a)}]
-    artifact = max(exact or folded or candidates, key=_ranked)
-    if any(f.sha256 is None and known_blob_oid(f) is None for f in artifact.files):
-        # Neither stored nor vouched for: its ids can only come from its bytes.
-        artifact = registry.artifacts.ensure_mirrored(artifact)
-    return HubRepo.of(artifact, OidReader(registry))
+HubUserDep = Annotated[Principal, Depends(hub_user)]

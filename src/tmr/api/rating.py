@@ -8,16 +8,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from tmr.analysis.compatibility import check_strings
 from tmr.api.deps import RegistryDep, UserDep
 from tmr.api.presenters import artifact_out
+from tmr.api.routing import JsonBodyRoute
 from tmr.api.schemas import ArtifactDataIn, ArtifactOut, LicenseCheckRequest
 from tmr.artifacts.models import ArtifactType, FileKind
-from tmr.errors import InvalidInput, NotFound, UpstreamUnavailable
 from tmr.rating.engine import SAFETY_FIELD
-from tmr.sources.models import SourceKind
 
-router = APIRouter(tags=["rating"])
+router = APIRouter(tags=["rating"], route_class=JsonBodyRoute)
 
 
 @router.get("/artifact/model/{id}/rate", response_model=None)
@@ -25,7 +23,7 @@ def rate(user: UserDep, registry: RegistryDep, id: str, response: Response) -> d
     """The contract's 26 fields exactly (its client counts them); the safety verdict the rating
     also holds is said by the net score (0 when unsafe), an `X-Unsafe-Files` header, and
     `GET /artifact/model/{id}/safety`."""
-    stored = registry.ratings.rating(id, user)
+    stored = registry.ratings.rating(user, id)
     if stored.failed:
         return JSONResponse(
             {
@@ -46,7 +44,7 @@ def rate(user: UserDep, registry: RegistryDep, id: str, response: Response) -> d
 @router.get("/artifact/model/{id}/safety")
 def safety(user: UserDep, registry: RegistryDep, id: str) -> dict[str, Any]:
     """tmr's: the verdict on each judged file (by its bytes), and whether the model is unsafe."""
-    artifact = registry.artifacts.get(ArtifactType.MODEL, id, user)
+    artifact = registry.artifacts.get(user, ArtifactType.MODEL, id)
     judged = [
         {"path": f.path, "kind": f.kind.value, "size": f.size, **(f.safety or {})}
         for f in artifact.files
@@ -62,23 +60,9 @@ def safety(user: UserDep, registry: RegistryDep, id: str) -> dict[str, Any]:
 @router.post("/artifact/ingest", status_code=201, response_model=ArtifactOut)
 def ingest(request: Request, user: UserDep, registry: RegistryDep, body: ArtifactDataIn) -> ArtifactOut:
     """Register a public Hugging Face model only if its rating passes the gate (424 otherwise)."""
-    prepared = registry.artifacts.prepare(ArtifactType.MODEL, body.url, body.name)
-    artifact, _rating = registry.ratings.ingest(prepared, user)
-    return artifact_out(request, artifact)
+    return artifact_out(request, registry.registration.ingest(user, body.url, body.name).artifact)
 
 
 @router.post("/artifact/model/{id}/license-check")
 def license_check(user: UserDep, registry: RegistryDep, id: str, body: LicenseCheckRequest) -> bool:
-    artifact = registry.artifacts.get(ArtifactType.MODEL, id, user)
-    ref = registry.sources.parse(body.github_url, ArtifactType.CODE)
-    if ref.kind is not SourceKind.GITHUB:
-        raise InvalidInput("github_url must be a GitHub repository URL")
-    try:
-        snapshot = registry.sources.inspect_cached(body.github_url, ArtifactType.CODE)
-    except NotFound as exc:
-        raise NotFound(f"GitHub project not found: {body.github_url}") from exc
-    except UpstreamUnavailable as exc:
-        raise UpstreamUnavailable(
-            f"the GitHub project's license could not be retrieved: {exc.message}"
-        ) from exc
-    return check_strings(artifact.license, snapshot.license).compatible
+    return registry.analysis.license_check(user, id, body.github_url).compatible

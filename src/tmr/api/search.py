@@ -8,11 +8,12 @@ from fastapi import APIRouter, Body, Query, Response
 
 from tmr.api.deps import RegistryDep, UserDep
 from tmr.api.presenters import metadata
+from tmr.api.routing import JsonBodyRoute
 from tmr.api.schemas import ArtifactMetadata, ArtifactQuery, ArtifactRegEx
 from tmr.search.service import Query as SearchQuery
 from tmr.search.service import version_query
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], route_class=JsonBodyRoute)
 
 
 @router.post("/artifacts", response_model=list[ArtifactMetadata])
@@ -24,12 +25,12 @@ def enumerate_artifacts(
     offset: Annotated[str | None, Query()] = None,
 ) -> list[ArtifactMetadata]:
     items, next_offset = registry.search.enumerate(
+        user,
         [
             SearchQuery(q.name, frozenset(q.types) if q.types else None, version_query(q.version))
             for q in queries
         ],
         offset,
-        user,
     )
     if next_offset is not None:
         response.headers["offset"] = next_offset
@@ -40,9 +41,9 @@ def enumerate_artifacts(
 def by_name(
     user: UserDep, registry: RegistryDep, name: str, version: Annotated[str | None, Query()] = None
 ) -> list[ArtifactMetadata]:
-    return [metadata(i) for i in registry.search.by_name(name, user, version_query(version))]
+    return [metadata(i) for i in registry.search.by_name(user, name, version_query(version))]
 
 
 @router.post("/artifact/byRegEx", response_model=list[ArtifactMetadata])
 def by_regex(user: UserDep, registry: RegistryDep, body: ArtifactRegEx) -> list[ArtifactMetadata]:
-    return [metadata(i) for i in registry.search.by_regex(body.regex, user, version_query(body.version))]
+    return [metadata(i) for i in registry.search.by_regex(user, body.regex, version_query(body.version))]

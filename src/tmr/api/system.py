@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query
 
 from tmr import __version__
 from tmr.api.deps import AdminDep, RegistryDep
+from tmr.api.routing import JsonBodyRoute
 from tmr.api.schemas import AuthenticationRequest, HealthOut, TracksOut
 from tmr.artifacts.models import ArtifactType
 from tmr.observability.health import api_component, overall, store_component, upstream_component
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], route_class=JsonBodyRoute)
 PLANNED_TRACKS = ["Performance track", "Access control track"]
 
 
@@ -43,10 +44,10 @@ def health_components(
         store_component(
             "metadata_store",
             "Metadata store",
-            f"{registry.store.engine.dialect.name} database holding artifacts, users and audit",
+            f"{registry.store.dialect} database holding artifacts, users and audit",
             registry.store.ping,
             now,
-            {"backend": registry.store.engine.dialect.name},
+            {"backend": registry.store.dialect},
         ),
         store_component(
             "blob_store",
@@ -72,10 +73,21 @@ def health_components(
     ]
     return {
         "status": overall(components),
-        "components": components,
+        "components": [_contract_metrics(c) for c in components],
         "generated_at": datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z"),
         "window_minutes": window_minutes,
     }
+
+
+def _contract_metrics(component: dict[str, Any]) -> dict[str, Any]:
+    """The contract's HealthMetricValue is `oneOf: [integer, number, string, boolean]`, which no
+    JSON integer satisfies (it is both of the first two). Whole numbers go out with a fraction part
+    (`17.0`): OpenAPI 3.0's JSON Schema (draft 4/5) reads those as numbers, not integers."""
+    metrics = {
+        key: float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        for key, value in component.get("metrics", {}).items()
+    }
+    return {**component, "metrics": metrics}
 
 
 @router.get("/tracks", response_model=TracksOut)

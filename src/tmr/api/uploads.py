@@ -13,14 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from tmr.accounts.models import User
 from tmr.api.deps import RegistryDep, TypeDep, UserDep
 from tmr.api.presenters import artifact_out
 from tmr.api.schemas import UploadOut
-from tmr.artifacts.interfaces import StoredRating
-from tmr.artifacts.models import Artifact, ArtifactType
-from tmr.artifacts.uploads import SpooledUpload, spool_upload_async
-from tmr.container import Registry
+from tmr.artifacts.uploads import spool_upload_async
 from tmr.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 router = APIRouter(tags=["uploads"])
@@ -54,7 +50,10 @@ async def upload(
             raise PayloadTooLarge("upload exceeds the size limit", limit=limits.max_upload_bytes)
     spooled = await spool_upload_async(request.stream(), limits, registry.settings.spool_dir)
     with spooled:
-        artifact, stored = await run_in_threadpool(_admit, registry, type_, spooled, name, version, user)
+        registered = await run_in_threadpool(
+            registry.registration.upload, user, type_, spooled, name, version
+        )
+    artifact = registered.artifact
     out = artifact_out(request, artifact)
     return UploadOut(
         metadata=out.metadata,
@@ -64,18 +63,5 @@ async def upload(
         size_bytes=artifact.size_bytes,
         files=len(artifact.files),
         unsafe_files=[f.path for f in artifact.files if f.unsafe],
-        net_score=None if stored is None or stored.failed else float(stored.rating["net_score"]),
+        net_score=registered.net_score,
     )
-
-
-def _admit(
-    registry: Registry,
-    type_: ArtifactType,
-    spooled: SpooledUpload,
-    name: str,
-    version: str | None,
-    user: User,
-) -> tuple[Artifact, StoredRating | None]:
-    limits = registry.settings.upload_limits
-    prepared = registry.artifacts.upload(type_, spooled, name, version, user, limits)
-    return registry.ratings.admit(prepared, user)

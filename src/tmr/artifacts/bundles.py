@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from tmr.artifacts.models import Artifact, ArtifactLink, ArtifactSummary, ArtifactType
 from tmr.errors import NotFound
@@ -19,8 +18,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_FOLDER = 100
 
 
-class KeyResolver(Protocol):
-    def answering_to(self, keys: Collection[str]) -> dict[str, list[ArtifactSummary]]: ...
+Resolver = Callable[[Collection[str]], dict[str, list[ArtifactSummary]]]
+"""For each lineage key, the artifacts answering to it that the requesting user may see."""
 
 
 @dataclass(slots=True)
@@ -43,14 +42,12 @@ def folder_name(name: str, fallback: str) -> str:
     return folder or fallback
 
 
-def linked_datasets(
-    model: Artifact, resolver: KeyResolver, fetch: Callable[[str], Artifact]
-) -> LinkedDatasets:
+def linked_datasets(model: Artifact, resolve: Resolver, fetch: Callable[[str], Artifact]) -> LinkedDatasets:
     """Resolve the model's dataset links. `fetch(id)` reads one dataset as the requesting user
     may see it, raising NotFound otherwise (a private dataset of someone else is treated as not
     registered). A key answered by several datasets bundles each of them."""
     links = [link for link in model.links if is_dataset_link(link)]
-    resolved = resolver.answering_to({link.key for link in links})
+    resolved = resolve({link.key for link in links})
     result = LinkedDatasets()
     seen: set[str] = set()
     folders: set[str] = set()

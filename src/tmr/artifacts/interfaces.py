@@ -36,10 +36,21 @@ NameFilter = tuple[str | None, Collection[ArtifactType] | None]
 class Scope:
     """Which artifacts a listing may return. `viewer` None sees everything (admins, the registry
     itself); a named viewer sees public artifacts and the private ones it owns. `versioned` keeps
-    only artifacts that carry a version (a version query has nothing to say about the others)."""
+    only artifacts that carry a version (a version query has nothing to say about the others).
+    Listings take a scope without a default: `accounts.permissions.scope_for` makes one for a
+    principal, and `EVERYTHING` says in so many words that the registry itself is reading."""
 
-    viewer: str | None = None
+    viewer: str | None
     versioned: bool = False
+
+
+EVERYTHING = Scope(viewer=None)
+
+
+class KeyResolver(Protocol):
+    def answering_to(self, keys: Collection[str], scope: Scope) -> dict[str, list[ArtifactSummary]]:
+        """For each lineage key, the artifacts in `scope` that answer to it."""
+        ...
 
 
 class ArtifactRepository(Protocol):
@@ -68,7 +79,7 @@ class ArtifactRepository(Protocol):
         filters: Sequence[NameFilter],
         after: int | None,
         limit: int,
-        scope: Scope = Scope(),
+        scope: Scope,
         accept: Callable[[ArtifactSummary], bool] | None = None,
     ) -> tuple[list[ArtifactSummary], int | None]:
         """One page, in creation order, of artifacts in `scope` matching any filter (all when
@@ -76,10 +87,10 @@ class ArtifactRepository(Protocol):
         cursor or None on the last page."""
         ...
 
-    def by_name(self, name: str, scope: Scope = Scope()) -> list[ArtifactSummary]: ...
+    def by_name(self, name: str, scope: Scope) -> list[ArtifactSummary]: ...
 
     def match_text(
-        self, matcher: TextMatcher, contains: Collection[str] | None = None, scope: Scope = Scope()
+        self, matcher: TextMatcher, scope: Scope, contains: Collection[str] | None = None
     ) -> list[ArtifactSummary]:
         """Artifacts whose name or README the matcher finds a match in, in registration order,
         without holding the registry in memory. `contains` is a hint: strings one of which every
@@ -102,13 +113,11 @@ class ArtifactRepository(Protocol):
 
     def audit_for(self, artifact_id: str) -> list[AuditEntry]: ...
 
-    def answering_to(self, keys: Collection[str], scope: Scope = Scope()) -> dict[str, list[ArtifactSummary]]:
+    def answering_to(self, keys: Collection[str], scope: Scope) -> dict[str, list[ArtifactSummary]]:
         """For each lineage key, the artifacts that answer to it."""
         ...
 
-    def linking_to(
-        self, keys: Collection[str], scope: Scope = Scope()
-    ) -> list[tuple[ArtifactSummary, ArtifactLink]]:
+    def linking_to(self, keys: Collection[str], scope: Scope) -> list[tuple[ArtifactSummary, ArtifactLink]]:
         """Artifacts that name one of `keys` as a parent, with the link."""
         ...
 

@@ -1,8 +1,14 @@
-"""The artifact as the domain sees it: plain dataclasses, free of any storage or web framework."""
+"""The artifact as the domain sees it: frozen values, free of any storage or web framework.
+
+Entities pass between layers as values: a change is a new value (`dataclasses.replace`), so no
+layer can alter what another still holds. Collections are tuples and frozensets for the same
+reason; the constructors accept any iterable.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -32,7 +38,7 @@ class FileKind(StrEnum):
     OTHER = "other"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FileEntry:
     """One file of an artifact. `sha256` is None until the bytes have been seen (large upstream
     files are recorded first and mirrored on first download); `upstream_digest` is what the
@@ -66,7 +72,7 @@ class ArtifactLink:
     source: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Artifact:
     id: str
     type: ArtifactType
@@ -79,18 +85,35 @@ class Artifact:
     upstream: dict[str, Any] = field(default_factory=dict)
     version: str | None = None
     visibility: Visibility = Visibility.PUBLIC
-    notes: list[str] = field(default_factory=list)
-    files: list[FileEntry] = field(default_factory=list)
-    keys: set[str] = field(default_factory=set)
-    links: list[ArtifactLink] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
+    files: tuple[FileEntry, ...] = ()
+    keys: frozenset[str] = frozenset()
+    links: tuple[ArtifactLink, ...] = ()
     created_at: datetime | None = None
     created_by: str | None = None
     updated_at: datetime | None = None
     updated_by: str | None = None
 
+    def __post_init__(self) -> None:
+        # Callers may pass lists and sets; the value keeps immutable copies.
+        object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "files", tuple(self.files))
+        object.__setattr__(self, "keys", frozenset(self.keys))
+        object.__setattr__(self, "links", tuple(self.links))
+
     @property
     def size_bytes(self) -> int:
         return sum(f.size for f in self.files)
+
+    def file(self, path: str) -> FileEntry | None:
+        return next((f for f in self.files if f.path == path), None)
+
+    def with_files(self, changed: Iterable[FileEntry]) -> Artifact:
+        """A copy whose files of the same paths are replaced by `changed`."""
+        by_path = {f.path: f for f in changed}
+        if not by_path:
+            return self
+        return replace(self, files=tuple(by_path.get(f.path, f) for f in self.files))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -19,7 +18,7 @@ from typing import Protocol
 from tmr.artifacts.locks import KeyedLocks
 from tmr.artifacts.models import Artifact, FileEntry, FileKind
 from tmr.artifacts.ziplayout import Segment, ZipEntry, layout, read_range
-from tmr.errors import Conflict, IntegrityError, InvalidInput, RangeNotSatisfiable
+from tmr.errors import Conflict, IntegrityError, InvalidInput
 from tmr.storage.blobs.base import BlobStore, Presigner
 
 log = logging.getLogger("tmr.packages")
@@ -115,33 +114,6 @@ def build_package(
     segments, length = layout(entries)
     description = "\n".join(f"{e.name}\0{e.size}\0{e.crc32}\0{e.sha256}" for e in entries)
     return Package(segments, length, '"' + hashlib.sha256(description.encode()).hexdigest() + '"')
-
-
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
-
-
-def parse_range(header: str | None, length: int) -> tuple[int, int] | None:
-    """A single `bytes=` range as [start, end) within `length`; None for the whole package.
-    Several ranges are answered with the whole package (allowed by RFC 9110); a range that
-    starts past the end is 416."""
-    if header is None or "," in header:
-        return None
-    match = _RANGE.match(header)
-    if match is None:
-        raise InvalidInput(f"malformed Range header: {header!r}")
-    first, last = match.groups()
-    if not first and not last:
-        raise InvalidInput(f"malformed Range header: {header!r}")
-    if not first:  # the last N bytes
-        suffix = int(last)
-        if suffix == 0:
-            raise RangeNotSatisfiable(f"range not satisfiable for a package of {length} bytes", length=length)
-        return max(0, length - suffix), length
-    start = int(first)
-    end = min(int(last) + 1, length) if last else length
-    if start >= length or (last and int(last) < start):
-        raise RangeNotSatisfiable(f"range not satisfiable for a package of {length} bytes", length=length)
-    return start, end
 
 
 # ----------------------------------------------------------------------------- digests, objects

@@ -69,7 +69,7 @@ def api_component(
             "p50_ms": summary.p50_ms,
             "p99_ms": summary.p99_ms,
             "unique_clients": summary.unique_clients,
-            "uptime_s": round(now - metrics.started_at, 3),
+            "uptime_s": round(metrics.uptime_s(), 3),
         },
         "issues": issues,
     }
@@ -113,10 +113,14 @@ def upstream_component(
     window_minutes: int,
     now: float,
 ) -> dict[str, Any]:
-    """An upstream is degraded when its latest outcome in the window was a failure after retries."""
-    failed_at = last_failure[0] if last_failure is not None else None
-    recent_failure = failed_at is not None and failed_at >= now - window_minutes * 60
-    failing = recent_failure and (last_success_at is None or (failed_at or 0) > last_success_at)
+    """An upstream is degraded when its latest outcome in the window was a failure after retries.
+
+    Timestamps are compared with None, never for truth: 0.0 is a time like any other."""
+    failing = (
+        last_failure is not None
+        and last_failure[0] >= now - window_minutes * 60
+        and (last_success_at is None or last_failure[0] > last_success_at)
+    )
     status = "unknown" if calls == 0 else ("degraded" if failing else "ok")
     issues = []
     if failing and last_failure is not None:
@@ -130,7 +134,8 @@ def upstream_component(
         "metrics": {"calls": calls, "failures_after_retries": failures},
         "issues": issues,
     }
-    last = max(filter(None, [last_success_at, last_failure[0] if last_failure else None]), default=None)
+    stamps = [last_success_at, last_failure[0] if last_failure is not None else None]
+    last = max((at for at in stamps if at is not None), default=None)
     if last is not None:
         component["last_event_at"] = _iso(last)
     return component

@@ -41,14 +41,20 @@ class RequestMetrics:
     def __init__(self, max_samples: int = MAX_SAMPLES) -> None:
         self._samples: deque[RequestSample] = deque(maxlen=max_samples)
         self._lock = threading.Lock()
-        self.started_at = time.time()
+        self.started_at = time.time()  # wall clock: when, for display
+        self._started = time.monotonic()  # how long ago: immune to the wall clock being set
+
+    def uptime_s(self) -> float:
+        """Seconds since this process began counting; from the monotonic clock, since the wall
+        clock may be stepped (NTP, a resumed VM) and would make uptime jump or go negative."""
+        return time.monotonic() - self._started
 
     def record(self, sample: RequestSample) -> None:
         with self._lock:
             self._samples.append(sample)
 
     def window(self, seconds: float, now: float | None = None) -> list[RequestSample]:
-        cutoff = (now or time.time()) - seconds
+        cutoff = (time.time() if now is None else now) - seconds  # a `now` of 0.0 is a time too
         with self._lock:
             return [s for s in self._samples if s.at >= cutoff]
 

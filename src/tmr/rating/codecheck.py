@@ -7,11 +7,7 @@ used but never bound. Candidates are every contiguous run of blocks (a notebook 
 every block alone; the best verdict wins: 1.0 as written, 0.5 after mechanical repair (or with
 unbound placeholder names such as `text`), 0.0 when there is no code or it cannot run.
 
-Nothing is executed here. A sandboxed `Runner` can refine the verdict with `refine_with_run`: run
-`Judgement.code` in a subprocess of a throwaway environment (the card's pip packages preinstalled,
-rlimits on memory/CPU/processes, network namespace off, `HF_HUB_OFFLINE=1`/`TRANSFORMERS_OFFLINE=1`,
-`HF_HOME` holding the model's mirrored files as a Hub snapshot, cwd a checkout of the repository so
-local modules and `"."` resolve). A failing run sets the score to 0; a passing run keeps it.
+Nothing is executed: the verdict is read from the code alone (docs/reproducibility.md).
 """
 
 from __future__ import annotations
@@ -29,7 +25,6 @@ import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 # Modules (top-level import names) of the ML runtime a demo may need; value: the pip name.
 _KNOWN = (
@@ -91,24 +86,7 @@ class Judgement:
     undefined_names: tuple[str, ...] = ()
     pip_packages: tuple[str, ...] = ()
     blocks_used: tuple[int, ...] = ()  # 0-based indices of the chosen candidate's blocks
-    code: str = ""  # the chosen candidate's code after repair (what a Runner would run)
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    returncode: int | None  # None when the run was killed (timeout, limits)
-    stdout: str = ""
-    stderr: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-
-class Runner(Protocol):
-    """Runs Python source in a sandbox (see the module docstring); must never raise for bad code."""
-
-    def run(self, code: str, timeout_s: float) -> RunResult: ...
+    code: str = ""  # the chosen candidate's code after repair
 
 
 def _fenced(card: str) -> Iterator[tuple[str, str, int]]:
@@ -527,15 +505,3 @@ def judge(card_markdown: str, repo_id: str, model_name: str, local_modules: set[
     spans = [range(i, j) for i in range(len(kept)) for j in range(i + 1, len(kept) + 1)]
     best = max((_candidate(s, blocks, facts, (model, is_this_model, unresolvable)) for s in spans), key=_rank)
     return replace(best, pip_packages=pips)
-
-
-def refine_with_run(judgement: Judgement, runner: Runner, timeout_s: float = 600.0) -> Judgement:
-    """Run the chosen code in a sandbox: a failure drops the score to 0, a success keeps it. Code
-    with unbound placeholder names is not run (it would fail by construction)."""
-    if judgement.score == 0.0 or judgement.undefined_names or not judgement.code:
-        return judgement
-    result = runner.run(judgement.code, timeout_s)
-    if result.ok:
-        return replace(judgement, reason=f"{judgement.reason}; the sandboxed run succeeded")
-    tail = (result.stderr.strip().splitlines() or ["killed (timeout or limits)"])[-1][:200]
-    return replace(judgement, score=0.0, reason=f"{judgement.reason}; but the sandboxed run failed: {tail}")

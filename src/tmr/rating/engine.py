@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tmr.rating.evidence import ModelEvidence
+from tmr.rating.metrics import category, net_score, registry, size_score
 
 log = logging.getLogger("tmr.rating")
 ENGINE_VERSION = 2  # 2: the safety verdict of the weights
@@ -111,8 +112,6 @@ class RatingEngine:
 
 def default_engine() -> RatingEngine:
     """The engine over the registry's metric set (tmr.rating.metrics)."""
-    from tmr.rating.metrics import category, net_score, registry, size_score
-
     return RatingEngine(
         scalar_metrics=registry.all_metrics(),
         size_metric=size_score.compute,

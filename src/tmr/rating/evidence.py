@@ -1,7 +1,12 @@
-"""The evidence a rating is computed from: plain data gathered once per model by the sources.
+"""The evidence a rating is computed from: plain, typed data gathered once per model.
 
-Metrics are pure functions of these records (no I/O), so they are testable on fixtures and a
-stored rating can be explained by the evidence stored beside it.
+Metrics are pure functions of these records (no network, no clock: `observed_at` is their "now"),
+so they are testable on fixtures and a stored rating can be explained by the evidence stored
+beside it. Upstream facts arrive typed
+(`tmr.sources.facts`): no Hub or GitHub API field name is read in the rating. What metrics still
+read by key is content, not upstream API JSON: the model card's YAML metadata (`card`: `license`,
+`datasets`, `base_model`, `model-index` …) and the repository's own config.json and
+adapter_config.json (`architectures`, `task_type`, `base_model_name_or_path` …).
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from tmr.sources.facts import Contributor, PullRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,23 +28,8 @@ class FileFact:
 
 
 @dataclass(frozen=True, slots=True)
-class Contributor:
-    login: str
-    contributions: int
-
-
-@dataclass(frozen=True, slots=True)
-class PullRequestFact:
-    """A merged pull request of the linked repository's recent window."""
-
-    number: int
-    approved: bool  # at least one APPROVED review
-    code_lines: int  # additions + deletions in code files (weights and data files excluded)
-
-
-@dataclass(frozen=True, slots=True)
 class RepositoryEvidence:
-    """A GitHub repository linked to the model (from its card) or registered as code."""
+    """The GitHub repository the model's card links to (the first one it links)."""
 
     url: str
     full_name: str
@@ -51,7 +43,7 @@ class RepositoryEvidence:
     contributors: tuple[Contributor, ...]
     files: tuple[FileFact, ...]
     # None when pull requests could not be read; () when the repository has none.
-    pulls: tuple[PullRequestFact, ...] | None
+    pulls: tuple[PullRequest, ...] | None
     direct_commit_lines: int = 0  # code lines in the window that entered without a pull request
 
 
@@ -60,7 +52,7 @@ class DatasetEvidence:
     """A dataset the model names (card `datasets:`), with what is known of it."""
 
     name: str  # as the card names it, e.g. "bookcorpus/bookcorpus" or "squad"
-    url: str | None  # the Hub URL when it resolves
+    url: str | None  # the URL it was read from; None when it could not be read
     card: dict[str, Any] = field(default_factory=dict)
     readme: str = ""
     license: str | None = None
@@ -95,7 +87,3 @@ class ModelEvidence:
     @property
     def unsafe_files(self) -> tuple[FileFact, ...]:
         return tuple(f for f in self.files if f.unsafe)
-
-    @property
-    def weights_bytes(self) -> int:
-        return sum(f.size for f in self.files if f.kind == "weights")

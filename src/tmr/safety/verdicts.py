@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any, BinaryIO
 
 from tmr.artifacts.models import FileEntry, FileKind
@@ -63,8 +64,9 @@ def verdict(report: WeightsReport) -> dict[str, Any]:
 def judge_files(
     files: Iterable[FileEntry], open_blob: Opener, max_scan_bytes: int = DEFAULT_MAX_SCAN_BYTES
 ) -> list[FileEntry]:
-    """Judge every stored file that is weights by its bytes or by its name; set its `safety` and,
-    when its bytes are weights, its kind. Returns the files judged now (to be stored)."""
+    """Judge every stored, not yet judged file that is weights by its bytes or by its name. Returns
+    the judged files as new values (to be stored): each with its `safety` and, when its bytes are
+    weights, that kind."""
     judged: list[FileEntry] = []
     for file in files:
         if file.sha256 is None or file.safety is not None:
@@ -82,8 +84,6 @@ def judge_files(
             stream=_spooled(open_blob, file.sha256),
             max_scan_bytes=max_scan_bytes,
         )
-        if report.format in WEIGHTS_FORMATS:
-            file.kind = FileKind.WEIGHTS
-        file.safety = verdict(report)
-        judged.append(file)
+        kind = FileKind.WEIGHTS if report.format in WEIGHTS_FORMATS else file.kind
+        judged.append(replace(file, kind=kind, safety=verdict(report)))
     return judged

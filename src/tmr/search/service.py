@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tmr.accounts.models import User
+from tmr.accounts.models import Principal
 from tmr.accounts.permissions import scope_for
 from tmr.artifacts.interfaces import ArtifactRepository
 from tmr.artifacts.models import ArtifactSummary, ArtifactType
@@ -59,6 +59,7 @@ class SearchService:
         page_size: int,
         regex_concurrency: int = 2,
         regex_queue_s: float = 30.0,
+        refuse_backtracking: bool = True,
     ) -> None:
         self._repo = repo
         self._page_size = page_size
@@ -66,11 +67,12 @@ class SearchService:
         # responsive instead of letting many scans share (and starve) the CPU.
         self._scans = threading.BoundedSemaphore(max(1, regex_concurrency))
         self._queue_s = regex_queue_s
+        self._refuse_backtracking = refuse_backtracking
 
     def enumerate(
-        self, queries: Sequence[Query], offset: str | None, viewer: User | None = None
+        self, principal: Principal, queries: Sequence[Query], offset: str | None
     ) -> tuple[list[ArtifactSummary], str | None]:
-        """The union of the queries over what `viewer` may see, in registration order, one page at
+        """The union of the queries over what `principal` may see, in registration order, one page at
         a time. The database does the filtering and keyset paging, so no request makes the server
         hold the whole registry; version queries are checked on the page's candidates."""
         if not queries:
@@ -81,30 +83,30 @@ class SearchService:
         if any(q.version is not None for q in queries):
             accept = lambda item: any(q.admits(item) for q in queries)  # noqa: E731
         items, cursor = self._repo.page(
-            filters, decode_cursor(offset), self._page_size, scope_for(viewer, versioned=versioned), accept
+            filters, decode_cursor(offset), self._page_size, scope_for(principal, versioned=versioned), accept
         )
         return items, (str(cursor) if cursor is not None else None)
 
     def by_name(
-        self, name: str, viewer: User | None = None, version: VersionQuery | None = None
+        self, principal: Principal, name: str, version: VersionQuery | None = None
     ) -> list[ArtifactSummary]:
         if not name or not name.strip():
             raise InvalidInput("name must be non-empty")
-        scope = scope_for(viewer, versioned=version is not None)
+        scope = scope_for(principal, versioned=version is not None)
         items = _with_version(self._repo.by_name(name, scope), version)
         if not items:
             raise NotFound(f"no artifact is named {name!r}" + (" with that version" if version else ""))
         return items
 
     def by_regex(
-        self, pattern: str, viewer: User | None = None, version: VersionQuery | None = None
+        self, principal: Principal, pattern: str, version: VersionQuery | None = None
     ) -> list[ArtifactSummary]:
-        matcher = compile_pattern(pattern)
-        scope = scope_for(viewer, versioned=version is not None)
+        matcher = compile_pattern(pattern, refuse_backtracking=self._refuse_backtracking)
+        scope = scope_for(principal, versioned=version is not None)
         if not self._scans.acquire(timeout=self._queue_s):
             raise Busy("too many regex searches in progress; retry shortly")
         try:
-            found = self._repo.match_text(matcher, contains=required_literals(pattern), scope=scope)
+            found = self._repo.match_text(matcher, scope, contains=required_literals(pattern))
         finally:
             self._scans.release()
         found = _with_version(found, version)

@@ -13,6 +13,7 @@ from tmr.artifacts.filekinds import classify
 from tmr.artifacts.models import FileKind
 from tmr.errors import IntegrityError, NotFound, UpstreamUnavailable
 from tmr.sources.digests import checked, git_digest
+from tmr.sources.facts import Contributor, PullRequest
 from tmr.sources.http import UpstreamClient
 from tmr.sources.models import SourceRef, SourceSnapshot, UpstreamFile
 from tmr.sources.tags import GitTag, apply_tags
@@ -67,7 +68,7 @@ class GitHubSource:
         snapshot.license = self._license(repo, snapshot)
         snapshot.readme = self._readme(ref, commit, snapshot)
         contributors = self._contributors(ref.repo_id)
-        snapshot.facts["contributors"] = contributors
+        snapshot.facts["contributors"] = [c.as_json() for c in contributors]
         if len(contributors) >= MAX_CONTRIBUTORS:
             snapshot.notes.append(f"contributors counted from the top {MAX_CONTRIBUTORS} only")
         snapshot.files = self._tree(ref, commit, snapshot)
@@ -94,7 +95,7 @@ class GitHubSource:
         self._client.raise_for_status(response, "README not found")
         return response.text
 
-    def _contributors(self, repo_id: str) -> list[dict[str, Any]]:
+    def _contributors(self, repo_id: str) -> list[Contributor]:
         response = self._client.request(
             "GET", f"/repos/{repo_id}/contributors", params={"per_page": MAX_CONTRIBUTORS}, headers=_JSON
         )
@@ -102,14 +103,7 @@ class GitHubSource:
             return []
         self._client.raise_for_status(response, "contributors not found")
         data = response.json() if response.content else []
-        return [
-            {
-                "login": str(c.get("login") or c.get("name") or "anonymous"),
-                "contributions": int(c.get("contributions") or 0),
-            }
-            for c in data
-            if isinstance(c, dict)
-        ]
+        return [Contributor.from_json(c) for c in data if isinstance(c, dict)]
 
     def _tags(self, repo_id: str, snapshot: SourceSnapshot) -> list[GitTag]:
         """The repository's tags with their commits, at most MAX_TAG_PAGES pages of them (noted
@@ -170,7 +164,7 @@ class GitHubSource:
             if item.get("type") == "blob" and (not prefix or str(item.get("path", "")).startswith(prefix))
         ]
 
-    def pull_requests(self, repo_id: str, window: int = PR_WINDOW) -> list[dict[str, Any]]:
+    def pull_requests(self, repo_id: str, window: int = PR_WINDOW) -> tuple[PullRequest, ...]:
         """The most recent `window` merged pull requests, each with whether it has an approving
         review and the lines it changed in code files (weights and data excluded). Bounded:
         1 + 2 * window calls, made concurrently."""
@@ -188,9 +182,9 @@ class GitHubSource:
         self._client.raise_for_status(response, f"pull requests of {repo_id} not found")
         merged = [p for p in response.json() if isinstance(p, dict) and p.get("merged_at")][:window]
         if not merged:
-            return []
+            return ()
 
-        def detail(pull: dict[str, Any]) -> dict[str, Any]:
+        def detail(pull: dict[str, Any]) -> PullRequest:
             number = int(pull["number"])
             reviews = self._client.get_json(f"/repos/{repo_id}/pulls/{number}/reviews", headers=_JSON)
             files = self._client.get_json(
@@ -202,10 +196,10 @@ class GitHubSource:
                 if isinstance(f, dict) and classify(str(f.get("filename", ""))) not in _NOT_CODE
             )
             approved = any(isinstance(r, dict) and r.get("state") == "APPROVED" for r in reviews)
-            return {"number": number, "approved": approved, "code_lines": code_lines}
+            return PullRequest(number, approved, code_lines)
 
         with ThreadPoolExecutor(max_workers=min(8, len(merged))) as pool:
-            return list(pool.map(detail, merged))
+            return tuple(pool.map(detail, merged))
 
     def open_many(self, files: Iterable[UpstreamFile]) -> Iterator[tuple[UpstreamFile, Iterator[bytes]]]:
         """Each wanted file's checked bytes, from one zipball spooled to a temporary file."""

@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import logging
+import math
 import random
 import time
 from collections.abc import Iterator, Mapping
+from datetime import UTC
 from typing import Any
 
 import httpx
@@ -21,13 +23,20 @@ MAX_RETRY_AFTER_S = 10.0
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds the upstream asks us to wait, or None when it does not say (or says nonsense: a
+    malformed date must not turn a retry into a crash)."""
     value = response.headers.get("retry-after")
     if not value:
         return None
     if value.strip().isdigit():
         return float(value)
-    when = email.utils.parsedate_to_datetime(value)
-    return max(0.0, when.timestamp() - time.time()) if when else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000": still UTC (RFC 5322), not this host's local time
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - time.time())
 
 
 class UpstreamClient:
@@ -67,6 +76,15 @@ class UpstreamClient:
     def close(self) -> None:
         self._client.close()
 
+    def _stamp(self) -> float:
+        """The wall-clock time of an outcome, never before the previous outcome's: health orders
+        the last success and the last failure by these stamps, and the wall clock can step back
+        (NTP, a resumed VM) or tick coarsely, which would put a recovery before its failure."""
+        now = time.time()
+        previous = [self.last_success_at, self.last_failure[0] if self.last_failure is not None else None]
+        latest = max((at for at in previous if at is not None), default=None)
+        return now if latest is None or now > latest else math.nextafter(latest, math.inf)
+
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
 
@@ -91,7 +109,7 @@ class UpstreamClient:
                 last_error = f"{type(exc).__name__}: {exc}"
             else:
                 if response.status_code not in RETRY_STATUSES:
-                    self.last_success_at = time.time()
+                    self.last_success_at = self._stamp()
                     return response
                 last_error = f"HTTP {response.status_code}"
                 response.close()
@@ -99,7 +117,7 @@ class UpstreamClient:
                 log.info("retrying %s %s after %s", method, url, last_error)
                 self._sleep_before_retry(attempt, response)
         self.failures += 1
-        self.last_failure = (time.time(), f"{url}: {last_error}")
+        self.last_failure = (self._stamp(), f"{url}: {last_error}")
         raise UpstreamUnavailable(f"{self.name} did not answer {url}: {last_error}", upstream=self.name)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from tmr.artifacts.models import FileKind
+from tmr.sources.facts import HubFacts, RepositoryFacts
 
 
 class SourceKind(StrEnum):
@@ -61,3 +62,11 @@ class SourceSnapshot:
     files: list[UpstreamFile] = field(default_factory=list)
     version: str | None = None
     notes: list[str] = field(default_factory=list)
+
+    def hub_facts(self) -> HubFacts:
+        """`facts` read as a Hub repository's (all defaults for other upstreams)."""
+        return HubFacts.from_upstream(self.facts)
+
+    def repository_facts(self) -> RepositoryFacts:
+        """`facts` read as a GitHub repository's (all defaults for other upstreams)."""
+        return RepositoryFacts.from_upstream(self.facts)

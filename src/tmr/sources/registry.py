@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from tmr.artifacts.models import ArtifactType
 from tmr.settings import Settings
 from tmr.sources.cache import TTLCache
+from tmr.sources.facts import PullRequest
 from tmr.sources.github import GitHubSource
 from tmr.sources.http import UpstreamClient
 from tmr.sources.huggingface import HuggingFaceSource
@@ -24,7 +24,7 @@ class SourceRegistry:
         self.github = github
         self._clients = clients
         self._snapshots: TTLCache[SourceSnapshot] = TTLCache()
-        self._pulls: TTLCache[list[dict[str, Any]]] = TTLCache()
+        self._pulls: TTLCache[tuple[PullRequest, ...]] = TTLCache()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SourceRegistry:
@@ -75,7 +75,7 @@ class SourceRegistry:
             f"{ref.kind}:{ref.repo_id}:{ref.revision}", lambda: self.inspect(ref)
         )
 
-    def pull_requests(self, repo_id: str) -> list[dict[str, Any]]:
+    def pull_requests(self, repo_id: str) -> tuple[PullRequest, ...]:
         """Recent merged pull requests of a GitHub repository with review and size facts."""
         return self._pulls.get_or_compute(repo_id.lower(), lambda: self.github.pull_requests(repo_id))
 

@@ -31,6 +31,8 @@ from tmr.artifacts.models import (
     Visibility,
 )
 from tmr.errors import Conflict, NotFound, StorageUnavailable
+from tmr.storage.database import migrate
+from tmr.storage.secrets import reread_credentials_when_refused
 from tmr.storage.tables import (
     ArtifactRow,
     AuditRow,
@@ -140,11 +142,25 @@ def _contains_any(texts: Collection[str]) -> ColumnElement[bool]:
 
 
 class SqlMetadataStore:
-    """Implements ArtifactRepository and AccountRepository over one SQLAlchemy engine."""
+    """Implements ArtifactRepository, AccountRepository and the state store over one SQLAlchemy
+    engine, with the engine's upkeep (migrations, credential rotation, disposal)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+    def follow_credentials(self, read: Callable[[], str], label: str) -> None:
+        reread_credentials_when_refused(self.engine, read, label=label)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Session]:
@@ -194,8 +210,8 @@ class SqlMetadataStore:
                 upstream=dict(row.upstream or {}),
                 version=row.version,
                 visibility=Visibility(row.visibility),
-                notes=list(row.notes or []),
-                files=[
+                notes=tuple(row.notes or ()),
+                files=tuple(
                     FileEntry(
                         path=f.path,
                         size=f.size,
@@ -207,9 +223,9 @@ class SqlMetadataStore:
                         safety=dict(f.safety) if f.safety else None,
                     )
                     for f in files
-                ],
-                keys=keys,
-                links=links,
+                ),
+                keys=frozenset(keys),
+                links=tuple(links),
                 created_at=row.created_at,
                 created_by=row.created_by,
                 updated_at=row.updated_at,
@@ -253,7 +269,7 @@ class SqlMetadataStore:
         filters: Sequence[NameFilter],
         after: int | None,
         limit: int,
-        scope: Scope = Scope(),
+        scope: Scope,
         accept: Callable[[ArtifactSummary], bool] | None = None,
     ) -> tuple[list[ArtifactSummary], int | None]:
         clauses = []
@@ -287,7 +303,7 @@ class SqlMetadataStore:
         taken = taken[:limit]
         return [item for _, item in taken], (taken[-1][0] if more and taken else None)
 
-    def by_name(self, name: str, scope: Scope = Scope()) -> list[ArtifactSummary]:
+    def by_name(self, name: str, scope: Scope) -> list[ArtifactSummary]:
         query = select(*_LISTED).where(ArtifactRow.name == name, *_in_scope(scope)).order_by(ArtifactRow.seq)
         with self._read() as session:
             return [_summary(r) for r in session.execute(query)]
@@ -295,8 +311,8 @@ class SqlMetadataStore:
     def match_text(
         self,
         matcher: TextMatcher,
+        scope: Scope,
         contains: Collection[str] | None = None,
-        scope: Scope = Scope(),
         batch_size: int = 2000,
     ) -> list[ArtifactSummary]:
         clauses = _in_scope(scope)
@@ -418,7 +434,7 @@ class SqlMetadataStore:
             ]
 
     # -- lineage -----------------------------------------------------------------------------
-    def answering_to(self, keys: Collection[str], scope: Scope = Scope()) -> dict[str, list[ArtifactSummary]]:
+    def answering_to(self, keys: Collection[str], scope: Scope) -> dict[str, list[ArtifactSummary]]:
         """For each key, the artifacts in `scope` that answer to it."""
         if not keys:
             return {}
@@ -434,9 +450,7 @@ class SqlMetadataStore:
                 found.setdefault(r.key, []).append(ArtifactSummary(r.id, r.name, ArtifactType(r.type)))
         return found
 
-    def linking_to(
-        self, keys: Collection[str], scope: Scope = Scope()
-    ) -> list[tuple[ArtifactSummary, ArtifactLink]]:
+    def linking_to(self, keys: Collection[str], scope: Scope) -> list[tuple[ArtifactSummary, ArtifactLink]]:
         """Artifacts in `scope` that name one of `keys` as a parent, with the link."""
         if not keys:
             return []

@@ -174,7 +174,9 @@ def reread_credentials_when_refused(
     Later connections use the new credentials."""
     current: dict[str, str] = {}
     lock = threading.Lock()
-    last_read = [0.0]
+    # None until the first re-read: the monotonic clock's origin is unspecified (on Linux it is
+    # boot, so a fresh Lambda microVM reads a few seconds), so no number means "long ago".
+    last_read: list[float | None] = [None]
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
@@ -186,9 +188,10 @@ def reread_credentials_when_refused(
             if not _credentials_refused(exc):
                 raise
             with lock:
-                if time.monotonic() - last_read[0] < min_interval_s:
+                now = time.monotonic()
+                if last_read[0] is not None and now - last_read[0] < min_interval_s:
                     raise
-                last_read[0] = time.monotonic()
+                last_read[0] = now
                 fields = _secret_fields(read_secret(), label)
                 current.update(user=fields["username"], password=fields["password"])
                 cparams.update(current)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import make_url
 
 from tmr.accounts.models import IssuedToken, User
-from tmr.artifacts.interfaces import Scope
+from tmr.artifacts.interfaces import EVERYTHING, Scope
 from tmr.artifacts.models import (
     Artifact,
     ArtifactLink,
@@ -19,7 +23,7 @@ from tmr.artifacts.models import (
     FileKind,
     Visibility,
 )
-from tmr.errors import Conflict, NotFound
+from tmr.errors import Conflict, NotFound, StorageUnavailable
 from tmr.search.regex import compile_pattern
 from tmr.storage.metadata import SqlMetadataStore
 
@@ -99,9 +103,9 @@ def test_same_url_may_exist_once_per_type(metadata_store: SqlMetadataStore) -> N
 
 def test_replace_swaps_content_and_files(metadata_store: SqlMetadataStore) -> None:
     metadata_store.create(make("1"))
-    new = make("1")
-    new.readme = "changed"
-    new.files = [FileEntry("README.md", 7, FileKind.DOCS, sha256="c" * 64)]
+    new = replace(
+        make("1"), readme="changed", files=[FileEntry("README.md", 7, FileKind.DOCS, sha256="c" * 64)]
+    )
     metadata_store.replace(new)
     got = metadata_store.get("1")
     assert got is not None
@@ -128,15 +132,15 @@ def test_keyset_pages_cover_everything_once(metadata_store: SqlMetadataStore) ->
     seen: list[str] = []
     cursor = None
     while True:
-        items, cursor = metadata_store.page([(None, None)], cursor, 10)
+        items, cursor = metadata_store.page([(None, None)], cursor, 10, EVERYTHING)
         seen += [i.id for i in items]
         if cursor is None:
             break
     assert seen == [f"a{i}" for i in range(25)]
-    models, _ = metadata_store.page([(None, {ArtifactType.MODEL})], None, 100)
+    models, _ = metadata_store.page([(None, {ArtifactType.MODEL})], None, 100, EVERYTHING)
     assert {m.type for m in models} == {ArtifactType.MODEL}
     assert len(models) == 9
-    named, _ = metadata_store.page([("n1", None), ("n2", {ArtifactType.CODE})], None, 100)
+    named, _ = metadata_store.page([("n1", None), ("n2", {ArtifactType.CODE})], None, 100, EVERYTHING)
     assert {(i.name, i.type) for i in named} == {("n1", ArtifactType.DATASET), ("n2", ArtifactType.CODE)}
 
 
@@ -144,8 +148,8 @@ def test_by_name(metadata_store: SqlMetadataStore) -> None:
     metadata_store.create(make("1", name="same"))
     metadata_store.create(make("2", name="same", url="https://x/2"))
     metadata_store.create(make("3", name="other", url="https://x/3"))
-    assert [i.id for i in metadata_store.by_name("same")] == ["1", "2"]
-    assert metadata_store.by_name("SAME") == []
+    assert [i.id for i in metadata_store.by_name("same", EVERYTHING)] == ["1", "2"]
+    assert metadata_store.by_name("SAME", EVERYTHING) == []
 
 
 def test_file_digest_recording(metadata_store: SqlMetadataStore) -> None:
@@ -208,8 +212,24 @@ def test_state_first_writer_wins(metadata_store: SqlMetadataStore) -> None:
     assert metadata_store.state("k", "two") == "one"
 
 
-def test_ping(metadata_store: SqlMetadataStore) -> None:
+def test_ping_asks_the_database(metadata_store: SqlMetadataStore) -> None:
+    statements: list[str] = []
+    event.listen(metadata_store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     metadata_store.ping()
+    assert [s.lower().split() for s in statements] == [["select", "1"]]
+
+
+def test_ping_of_an_unreachable_database_is_storage_unavailable(database_url: str, tmp_path: Path) -> None:
+    unreachable = {
+        "sqlite": f"sqlite:///{tmp_path / 'no-such-folder' / 'tmr.sqlite3'}",
+        "postgresql": "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2",
+    }[make_url(database_url).get_backend_name()]
+    store = SqlMetadataStore(create_engine(unreachable))
+    try:
+        with pytest.raises(StorageUnavailable, match="metadata store unavailable"):
+            store.ping()
+    finally:
+        store.dispose()
 
 
 def test_text_matching_over_names_and_readmes(metadata_store: SqlMetadataStore) -> None:
@@ -221,12 +241,10 @@ def test_text_matching_over_names_and_readmes(metadata_store: SqlMetadataStore) 
         "5": "",
     }
     for artifact_id, text in texts.items():
-        artifact = make(artifact_id, name=f"n{artifact_id}")
-        artifact.readme = text
-        metadata_store.create(artifact)
+        metadata_store.create(replace(make(artifact_id, name=f"n{artifact_id}"), readme=text))
 
     def ids(pattern: str, contains: list[str] | None = None) -> list[str]:
-        return [s.id for s in metadata_store.match_text(compile_pattern(pattern), contains)]
+        return [s.id for s in metadata_store.match_text(compile_pattern(pattern), EVERYTHING, contains)]
 
     assert ids("words") == ["3"]
     assert ids("(?i)words") == ["3", "4"]
@@ -250,17 +268,24 @@ def test_an_unreachable_database_is_storage_unavailable() -> None:
 
 
 def test_scopes_hide_others_private_artifacts_and_keep_versions(metadata_store: SqlMetadataStore) -> None:
-    public = make("pub", name="shared", url="https://huggingface.co/o/pub")
-    public.version = "1.2.0"
-    mine = make("mine", name="shared", url="upload:sha256:" + "1" * 64)
-    mine.visibility, mine.created_by, mine.keys = Visibility.PRIVATE, "alice", {"shared"}
-    theirs = make("theirs", name="shared", url="upload:sha256:" + "2" * 64)
-    theirs.visibility, theirs.created_by, theirs.version = Visibility.PRIVATE, "bob", "2.0.0"
-    theirs.links = [ArtifactLink("o/pub", "base_model", "config")]
+    public = replace(make("pub", name="shared", url="https://huggingface.co/o/pub"), version="1.2.0")
+    mine = replace(
+        make("mine", name="shared", url="upload:sha256:" + "1" * 64),
+        visibility=Visibility.PRIVATE,
+        created_by="alice",
+        keys={"shared"},
+    )
+    theirs = replace(
+        make("theirs", name="shared", url="upload:sha256:" + "2" * 64),
+        visibility=Visibility.PRIVATE,
+        created_by="bob",
+        version="2.0.0",
+        links=[ArtifactLink("o/pub", "base_model", "config")],
+    )
     for artifact in (public, mine, theirs):
         metadata_store.create(artifact)
     alice = Scope(viewer="alice")
-    everyone = Scope()
+    everyone = EVERYTHING
     assert metadata_store.get("mine").visibility is Visibility.PRIVATE  # type: ignore[union-attr]
 
     def ids(items: list[ArtifactSummary]) -> list[str]:
@@ -271,8 +296,8 @@ def test_scopes_hide_others_private_artifacts_and_keep_versions(metadata_store: 
     assert ids(metadata_store.by_name("shared", Scope(viewer="alice", versioned=True))) == ["pub"]
     assert ids(metadata_store.page([], None, 10, alice)[0]) == ["mine", "pub"]
     matcher = compile_pattern("readme of")
-    assert ids(metadata_store.match_text(matcher, ["readme"], alice)) == ["mine", "pub"]
-    assert ids(metadata_store.match_text(matcher, None, Scope(versioned=True))) == ["pub", "theirs"]
+    assert ids(metadata_store.match_text(matcher, alice, ["readme"])) == ["mine", "pub"]
+    assert ids(metadata_store.match_text(matcher, Scope(viewer=None, versioned=True))) == ["pub", "theirs"]
     assert {i.version for i in metadata_store.by_name("shared", everyone)} == {"1.2.0", None, "2.0.0"}
     assert metadata_store.linking_to(["o/pub"], alice) == []
     assert [s.id for s, _ in metadata_store.linking_to(["o/pub"], Scope(viewer="bob"))] == ["theirs"]
@@ -291,8 +316,8 @@ def test_file_safety_recording(metadata_store: SqlMetadataStore) -> None:
     got = metadata_store.get("1")
     assert got is not None
     assert all(f.safety is None for f in got.files)
-    config = got.files[0]
-    config.kind, config.safety = FileKind.WEIGHTS, {"format": "pickle", "unsafe": True, "reasons": ["x"]}
+    verdict = {"format": "pickle", "unsafe": True, "reasons": ["x"]}
+    config = replace(got.files[0], kind=FileKind.WEIGHTS, safety=verdict)
     metadata_store.record_file_safety("1", [config])
     again = metadata_store.get("1")
     assert again is not None

@@ -12,15 +12,9 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from tmr.rating.evidence import (
-    Contributor,
-    DatasetEvidence,
-    FileFact,
-    ModelEvidence,
-    PullRequestFact,
-    RepositoryEvidence,
-)
+from tmr.rating.evidence import DatasetEvidence, FileFact, ModelEvidence, RepositoryEvidence
 from tmr.sources.cards import split_card
+from tmr.sources.facts import Contributor, PullRequest
 
 NOW = datetime(2025, 11, 1, tzinfo=UTC)
 MB = 1_000_000
@@ -128,9 +122,9 @@ def contributors(*counts: int) -> tuple[Contributor, ...]:
     return tuple(Contributor(f"dev{i}", c) for i, c in enumerate(counts))
 
 
-def pulls(*specs: tuple[bool, int]) -> tuple[PullRequestFact, ...]:
+def pulls(*specs: tuple[bool, int]) -> tuple[PullRequest, ...]:
     """Merged pull requests from (approved, code_lines) pairs."""
-    return tuple(PullRequestFact(i + 1, approved, lines) for i, (approved, lines) in enumerate(specs))
+    return tuple(PullRequest(i + 1, approved, lines) for i, (approved, lines) in enumerate(specs))
 
 
 def repository(**changes: Any) -> RepositoryEvidence:
@@ -228,6 +222,7 @@ def good_model(**changes: Any) -> ModelEvidence:
         datasets=(dataset("stanfordnlp/sst2"), dataset("nyu-mll/glue", downloads=180_000, likes=400)),
         parent_net_scores=(0.86,),
         last_modified=datetime(2025, 9, 1, tzinfo=UTC),
+        observed_at=NOW,  # as the gatherer sets it: code_quality's "now"
     )
     return dataclasses.replace(base, **changes)
 
@@ -319,7 +314,7 @@ _repositories = st.builds(
     files=_files,
     pulls=st.none()
     | st.lists(
-        st.builds(PullRequestFact, st.integers(1, 999), st.booleans(), st.integers(-10, 10**6)), max_size=8
+        st.builds(PullRequest, st.integers(1, 999), st.booleans(), st.integers(-10, 10**6)), max_size=8
     ).map(tuple),
     direct_commit_lines=st.integers(-10, 10**6),
 )
@@ -356,4 +351,5 @@ random_evidence = st.builds(
     datasets=st.lists(_datasets, max_size=3).map(tuple),
     parent_net_scores=st.lists(st.floats(-1, 2) | st.just(math.nan), max_size=4).map(tuple),
     last_modified=_datetimes,
+    observed_at=_datetimes,
 )

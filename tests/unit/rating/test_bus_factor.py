@@ -1,8 +1,8 @@
 import pytest
 
 from tests.unit.rating.fixtures import bare_model, contributors, good_model, repository, with_readme
-from tmr.rating.evidence import Contributor
 from tmr.rating.metrics import bus_factor
+from tmr.sources.facts import Contributor
 
 
 def repo_model(*counts: int) -> float:

@@ -6,16 +6,17 @@ import pytest
 from tests.unit.rating.fixtures import NOW, bare_model, good_model, repository
 from tmr.rating.evidence import FileFact
 from tmr.rating.metrics import code_quality
+from tmr.rating.metrics.common import weighted
 
 
 def score(**changes: object) -> float:
-    return code_quality.compute(bare_model(repository=repository(**changes)), now=NOW)
+    return code_quality.compute(bare_model(repository=repository(**changes), observed_at=NOW))
 
 
 def test_good_beats_bare_and_no_repository_is_zero() -> None:
-    assert code_quality.compute(good_model(), now=NOW) > 0.9
+    assert code_quality.compute(good_model()) > 0.9
     assert code_quality.compute(bare_model()) == 0.0
-    assert code_quality.compute(bare_model(), now=NOW) == 0.0
+    assert code_quality.compute(bare_model(observed_at=NOW)) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -43,10 +44,23 @@ def test_each_signal_counts(label: str, change: dict[str, object]) -> None:
     assert score(**change) < score(), label
 
 
-def test_recency_needs_a_clock_and_decays() -> None:
-    evidence = good_model()
-    without_clock = code_quality.components(evidence.repository)  # type: ignore[arg-type]
-    assert without_clock["recency"] is None
+def test_recency_is_judged_when_the_evidence_was_gathered() -> None:
+    repo = repository(pushed_at=NOW - timedelta(days=90 + 365))
+    gathered = bare_model(repository=repo, observed_at=NOW)
+    assert code_quality.components(repo, NOW)["recency"] == pytest.approx(0.5)
+    # A year later the same push is older, whatever the clock says when the score is computed.
+    later = dataclasses.replace(gathered, observed_at=NOW + timedelta(days=365))
+    assert code_quality.compute(later) < code_quality.compute(gathered)
+    # Evidence without the time it was gathered leaves recency out: the other weights renormalise.
+    assert code_quality.components(repo)["recency"] is None
+    undated = dataclasses.replace(gathered, observed_at=None)
+    assert code_quality.compute(undated) == pytest.approx(
+        weighted(code_quality.components(repo), code_quality.WEIGHTS)
+    )
+    assert code_quality.compute(undated) > code_quality.compute(gathered)
+
+
+def test_recency_decays() -> None:
     fresh = code_quality.recency(NOW - timedelta(days=30), NOW)
     year = code_quality.recency(NOW - timedelta(days=90 + 365), NOW)
     assert fresh == 1.0
@@ -76,7 +90,6 @@ def test_more_stars_never_lower_the_score() -> None:
     assert scores[0] < scores[-1]
 
 
-def test_engine_signature_without_now_is_pure() -> None:
-    evidence = dataclasses.replace(good_model())
-    assert code_quality.compute(evidence) == code_quality.compute(evidence)
-    assert 0.0 < code_quality.compute(evidence) <= 1.0
+def test_no_push_time_scores_zero_on_recency() -> None:
+    assert code_quality.components(repository(pushed_at=None), NOW)["recency"] == 0.0
+    assert score(pushed_at=None) < score()

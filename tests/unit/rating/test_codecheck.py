@@ -8,7 +8,6 @@ import pytest
 
 from tmr.rating import codecheck
 from tmr.rating.codecheck import (
-    RunResult,
     dedent,
     extract_code_blocks,
     fix_print_statements,
@@ -17,7 +16,6 @@ from tmr.rating.codecheck import (
     model_loads,
     model_matcher,
     pip_packages,
-    refine_with_run,
     remove_ellipsis_placeholders,
     repair,
     replace_smart_quotes,
@@ -325,35 +323,6 @@ def test_clone_then_local_path() -> None:
     )
     assert judge(card, "owner/name", "name", set()).score == 1.0
     assert judge(card.replace("owner/name", "owner/other"), "owner/name", "name", set()).score == 0.0
-
-
-class FakeRunner:
-    def __init__(self, result: RunResult) -> None:
-        self.result = result
-        self.ran: list[str] = []
-
-    def run(self, code: str, timeout_s: float) -> RunResult:
-        self.ran.append(code)
-        return self.result
-
-
-def test_refine_with_a_sandboxed_run() -> None:
-    good = judge(
-        fence("from transformers import AutoModel\nAutoModel.from_pretrained('owner/name')"),
-        "owner/name",
-        "",
-        set(),
-    )
-    ok = FakeRunner(RunResult(0))
-    assert refine_with_run(good, ok).score == 1.0
-    assert ok.ran == [good.code]
-    failed = refine_with_run(good, FakeRunner(RunResult(1, stderr="Traceback\nOSError: no file")))
-    assert failed.score == 0.0
-    assert failed.reason.endswith("OSError: no file")
-    assert "killed" in refine_with_run(good, FakeRunner(RunResult(None))).reason
-    nothing = FakeRunner(RunResult(0))
-    assert refine_with_run(judge("", "owner/name", "", set()), nothing).score == 0.0
-    assert nothing.ran == []
 
 
 def test_code_beyond_the_bounds_is_not_judged() -> None:

@@ -37,7 +37,8 @@ def test_weights_are_judged_by_bytes_not_names() -> None:
         FileEntry("later.bin", 10, FileKind.WEIGHTS),  # not stored yet: nothing to judge
     ]
     judged = judge_files(files, blobs.open)
-    by_path = {f.path: f for f in files}
+    by_path = {f.path: f for f in files} | {f.path: f for f in judged}
+    assert by_path["later.bin"] in files  # judging returns new values; the inputs stay as they were
     assert {f.path for f in judged} == {
         "model.safetensors",
         "pytorch_model.bin",
@@ -45,7 +46,8 @@ def test_weights_are_judged_by_bytes_not_names() -> None:
         "optimizer.pt",
         "fake.safetensors",
     }
-    assert [f.path for f in files if f.unsafe] == ["pytorch_model.bin", "vocab.txt"]
+    assert not any(f.unsafe for f in files)
+    assert [f.path for f in by_path.values() if f.unsafe] == ["pytorch_model.bin", "vocab.txt"]
     assert by_path["vocab.txt"].kind is FileKind.WEIGHTS
     assert by_path["README.md"].safety is None
     assert by_path["README.md"].kind is FileKind.DOCS
@@ -71,15 +73,16 @@ def test_weights_are_judged_by_bytes_not_names() -> None:
 def test_judged_files_are_not_read_again() -> None:
     blobs = Blobs()
     files = [blobs.add("model.safetensors", safetensors_bytes(), FileKind.WEIGHTS)]
-    assert len(judge_files(files, blobs.open)) == 1
+    judged = judge_files(files, blobs.open)
+    assert len(judged) == 1
     reads = blobs.reads
-    assert judge_files(files, blobs.open) == []
+    assert judge_files(judged, blobs.open) == []
     assert blobs.reads == reads
 
 
 def test_a_pickle_too_large_to_scan_is_unsafe() -> None:
     blobs = Blobs()
     files = [blobs.add("pytorch_model.bin", benign_pickle() + bytes(4096), FileKind.WEIGHTS)]
-    judge_files(files, blobs.open, max_scan_bytes=1024)
-    assert files[0].unsafe
-    assert any("too large" in reason for reason in (files[0].safety or {})["reasons"])
+    (judged,) = judge_files(files, blobs.open, max_scan_bytes=1024)
+    assert judged.unsafe
+    assert any("too large" in reason for reason in (judged.safety or {})["reasons"])

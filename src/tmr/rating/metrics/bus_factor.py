@@ -25,8 +25,9 @@ from __future__ import annotations
 import math
 import re
 
-from tmr.rating.evidence import Contributor, ModelEvidence
+from tmr.rating.evidence import ModelEvidence
 from tmr.rating.metrics.common import as_list, flag, read_card
+from tmr.sources.facts import Contributor
 
 BREADTH_SCALE = 5.0  # effective contributors at which breadth reaches 1 - 1/e
 FALLBACK_CAP = 0.25

@@ -7,11 +7,12 @@ maintained code shows and abandoned code lacks:
 * packaging   — pyproject.toml, setup.py/cfg, requirements*.txt, environment.yml, package.json, …;
 * ci          — continuous integration configuration (.github/workflows, GitLab, CircleCI, Travis, …);
 * readme      — README length, log-scaled, full at 1,000 words;
-* license     — a license GitHub recognises (1) or one it cannot name, NOASSERTION (0.5);
+* license     — a license GitHub recognises (1) or one it cannot name, NOASSERTION or Other (0.5);
 * maintained  — not archived;
 * stars       — log-scaled, full at 5,000: others depend on it and would notice breakage;
-* recency     — last push: 1 within 90 days, then halving every year. The evidence carries no clock,
-  so the caller passes `now`; without it this signal is left out and the weights renormalise.
+* recency     — last push: 1 within 90 days, then halving every year; 0 when no push time is known.
+  "Now" is the evidence's `observed_at` (when it was gathered), so a stored rating recomputes the
+  same from its stored evidence; evidence without it leaves this signal out (weights renormalise).
 
 score = weighted mean (weights in WEIGHTS). No linked repository scores 0: there is no code to
 judge, and a model whose code cannot be seen must not look as good as one whose code is clean.
@@ -98,7 +99,7 @@ def components(repository: RepositoryEvidence, now: datetime | None = None) -> d
     }
 
 
-def compute(evidence: ModelEvidence, *, now: datetime | None = None) -> float:
+def compute(evidence: ModelEvidence) -> float:
     if evidence.repository is None:
         return 0.0
-    return weighted(components(evidence.repository, now or evidence.observed_at), WEIGHTS)
+    return weighted(components(evidence.repository, evidence.observed_at), WEIGHTS)

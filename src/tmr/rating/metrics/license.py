@@ -10,10 +10,11 @@ network copyleft 0.4; custom terms ("other") 0.25, usable only after a legal rea
 0.15 (a fine-tune is a derivative); non-commercial 0.1; no license, or none recognisable, 0.
 
 Clarity is where the license is declared, the first recognisable of: the card's `license` metadata
-(1.0), a `license:` tag or the Hub's license field (0.9), only a License section of the README
-(0.7). A LICENSE/COPYING file in the model's files adds 0.05 (at most 1.0). Disagreement lowers it:
-another of those declarations naming a different license: * 0.8; the linked repository's license
-(GitHub) differing: * 0.9 (code may be licensed apart from weights, but a reader must now ask).
+(1.0), a `license:` tag or the license recorded at registration (0.9), only a License section of the
+README (0.7). A LICENSE/COPYING file in the model's files adds 0.05 (at most 1.0). Disagreement
+lowers it: another of those declarations naming a different license: * 0.8; the linked repository's
+license (GitHub) differing: * 0.9 (code may be licensed apart from weights, but a reader must now
+ask).
 """
 
 from __future__ import annotations

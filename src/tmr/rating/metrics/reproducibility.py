@@ -1,8 +1,8 @@
 """Reproducibility: 1 when the card's demonstration code runs as written and loads this model, 0.5
 when it does so only after mechanical repair, 0 when there is none or it cannot run.
 
-The judgement is static (see `tmr.rating.codecheck` and docs/reproducibility.md); `explain` returns
-it whole so the engine can store the reason beside the score.
+The judgement is static (see `tmr.rating.codecheck` and docs/reproducibility.md). `explain` returns
+it whole (reason, repairs, unresolved imports …) to say why; a rating keeps only the score.
 """
 
 from __future__ import annotations

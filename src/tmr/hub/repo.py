@@ -3,7 +3,7 @@ description, file tree and the headers of its files.
 
 The view is a pure function of the stored artifact. Artifacts mirrored from the Hub keep the
 Hub's commit and ids, so clients can share caches with the Hub; other artifacts (uploads) get a
-commit derived from their manifest (`hfcompat_git.manifest_commit`).
+commit derived from their manifest (`hub.git.manifest_commit`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from tmr.api.hfcompat_git import (
+from tmr.artifacts.models import Artifact, ArtifactType, FileEntry, Visibility
+from tmr.hub.git import (
     directories,
     is_commit,
     known_blob_oid,
@@ -23,7 +24,6 @@ from tmr.api.hfcompat_git import (
     manifest_commit,
     tree_oids,
 )
-from tmr.artifacts.models import Artifact, ArtifactType, FileEntry, Visibility
 from tmr.sources.models import SourceKind
 
 OidOf = Callable[[FileEntry], str]

@@ -1,10 +1,12 @@
 """Git ids of served files: checked against values computed by git itself."""
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 
-from tmr.api.hfcompat_git import (
+from tmr.artifacts.models import FileEntry, FileKind
+from tmr.hub.git import (
     directories,
     is_commit,
     is_lfs,
@@ -14,7 +16,6 @@ from tmr.api.hfcompat_git import (
     manifest_commit,
     tree_oids,
 )
-from tmr.artifacts.models import FileEntry, FileKind
 from tmr.sources.digests import git_blob_sha1, git_digest, sha256_digest
 
 WEIGHTS_SHA256 = hashlib.sha256(b"weights").hexdigest()
@@ -91,12 +92,12 @@ def test_manifest_commit_is_stable_and_follows_the_content() -> None:
     commit = manifest_commit(files)
     assert is_commit(commit)
     assert manifest_commit(reversed(files)) == commit
-    files[1].sha256 = "2" * 64  # mirrored later: the same content, the same commit
+    files[1] = replace(files[1], sha256="2" * 64)  # mirrored later: the same content, the same commit
     assert manifest_commit(files) == commit
-    files[0].sha256 = "3" * 64
+    files[0] = replace(files[0], sha256="3" * 64)
     assert manifest_commit(files) != commit
     renamed = _files()
-    renamed[0].path = "other.json"
+    renamed[0] = replace(renamed[0], path="other.json")
     assert manifest_commit(renamed) != commit
 
 

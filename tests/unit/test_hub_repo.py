@@ -1,10 +1,11 @@
 """An artifact seen as a Hub repository: commits, revisions, descriptions, trees and headers."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
-from tmr.api.hfcompat_git import manifest_commit
-from tmr.api.hfcompat_repo import HubRepo, hub_date, repo_commit, revision_names
 from tmr.artifacts.models import Artifact, ArtifactType, FileEntry, FileKind, Visibility
+from tmr.hub.git import manifest_commit
+from tmr.hub.repo import HubRepo, hub_date, repo_commit, revision_names
 from tmr.sources.digests import git_blob_sha1, git_digest, sha256_digest
 
 HUB_COMMIT = "59aa11b6c15b1ac9630a10c1254e35108b6044aa"
@@ -118,8 +119,7 @@ def test_description_of_an_upload() -> None:
 
 
 def test_description_of_a_dataset() -> None:
-    artifact = upload()
-    artifact.type = ArtifactType.DATASET
+    artifact = replace(upload(), type=ArtifactType.DATASET)
     info = HubRepo.of(artifact, _oid).info(blobs=False)
     assert "modelId" not in info
     assert info["description"] == info["citation"] == ""
@@ -168,8 +168,7 @@ def test_file_headers() -> None:
 
 
 def test_file_names_in_headers_stay_ascii() -> None:
-    artifact = upload()
-    artifact.files = [FileEntry('docs/résumé "v2".md', 1, FileKind.DOCS, sha256="1" * 64)]
+    artifact = replace(upload(), files=[FileEntry('docs/résumé "v2".md', 1, FileKind.DOCS, sha256="1" * 64)])
     repo = HubRepo.of(artifact, _oid)
     headers = repo.file_headers(artifact.files[0])
     disposition = headers["Content-Disposition"]

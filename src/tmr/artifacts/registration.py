@@ -1,0 +1,173 @@
+"""Registration: the one path by which an artifact enters the registry or changes its content.
+
+Every door (the contract's `POST /artifact/{type}` and `PUT /artifacts/{type}/{id}`, tmr's ingest
+and upload routes, and whatever comes next) runs the same steps:
+
+    prepare  → read the source (an upstream URL, or an uploaded zip exploded into blobs)
+    judge    → store the small files and judge every stored file by its bytes
+    gate     → for a gated model, rate it first and refuse it (424) below the gate
+    commit   → one metadata transaction
+    rate     → a model is rated at once (a failed rating is stored, never raised)
+
+Nothing is visible before the commit: a refusal leaves at most orphan blobs, collectable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from tmr.accounts.models import Principal
+from tmr.analysis.references import keys_for
+from tmr.artifacts.building import PreparedArtifact, check_name, describe
+from tmr.artifacts.interfaces import StoredRating
+from tmr.artifacts.mirror import FileMirror
+from tmr.artifacts.models import Artifact, ArtifactType, Visibility
+from tmr.artifacts.service import ArtifactService
+from tmr.artifacts.uploads import SpooledUpload, UploadLimits
+from tmr.errors import Conflict, Disqualified, InvalidInput
+from tmr.rating.gate import gate_failures
+from tmr.rating.service import RatingService
+from tmr.search.versions import normalize_version
+from tmr.sources.models import SourceRef, SourceSnapshot
+from tmr.sources.upload import upload_snapshot
+
+
+class RegistrationSources(Protocol):
+    def parse(self, url: str, type_: ArtifactType) -> SourceRef: ...
+
+    def inspect(self, ref: SourceRef) -> SourceSnapshot: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """A committed artifact and, for a model, the rating computed as it entered."""
+
+    artifact: Artifact
+    rating: StoredRating | None = None
+
+    @property
+    def net_score(self) -> float | None:
+        if self.rating is None or self.rating.failed:
+            return None
+        return float(self.rating.rating["net_score"])
+
+
+class RegistrationService:
+    def __init__(
+        self,
+        artifacts: ArtifactService,
+        files: FileMirror,
+        sources: RegistrationSources,
+        ratings: RatingService,
+        *,
+        gate_models: bool,
+        upload_limits: UploadLimits,
+    ) -> None:
+        self._artifacts = artifacts
+        self._files = files
+        self._sources = sources
+        self._ratings = ratings
+        self._gate_models = gate_models  # TMR_INGEST_GATE=enforce: `register` gates models too
+        self._upload_limits = upload_limits
+
+    # -- the doors ---------------------------------------------------------------------------
+    def register(self, principal: Principal, type_: ArtifactType, url: str, name: str | None) -> Registered:
+        """The contract's registration by URL. A model is rated at once or, when models are gated,
+        admitted only if its rating passes the gate."""
+        prepared = self._prepare_url(type_, url, name)
+        if type_ is ArtifactType.MODEL and self._gate_models:
+            return self._admit_gated(principal, prepared)
+        return self._admit(principal, prepared)
+
+    def ingest(self, principal: Principal, url: str, name: str | None) -> Registered:
+        """A public model, admitted only when its rating passes the gate and no weights file
+        imports code (424 with the failing metrics otherwise)."""
+        return self._admit_gated(principal, self._prepare_url(ArtifactType.MODEL, url, name))
+
+    def upload(
+        self,
+        principal: Principal,
+        type_: ArtifactType,
+        spooled: SpooledUpload,
+        name: str,
+        version: str | None,
+    ) -> Registered:
+        """A private artifact of `principal` from an uploaded zip: validated, exploded into shared
+        blobs, indexed like a Hub repository, rated, not gated (the company's own models are
+        not held to the ingest gate). The same zip uploaded twice as one type is a conflict, as
+        registering one URL twice is."""
+        check_name(name)
+        normalised = normalize_version(version) if version is not None else None
+        url = f"upload:sha256:{spooled.sha256}"
+        existing = self._artifacts.url_taken(type_, url)
+        if existing is not None:
+            raise Conflict(f"this zip is already uploaded as {type_.value} {existing.id}", id=existing.id)
+        exploded = self._files.store_upload(spooled, self._upload_limits)
+        snapshot = upload_snapshot(
+            url,
+            exploded,
+            self._files.read_stored,
+            is_model=type_ is ArtifactType.MODEL,
+            version=normalised,
+        )
+        prepared = describe(type_, name, url, snapshot)
+        by_path = {e.path: e for e in exploded}
+        stored = [
+            replace(f, sha256=by_path[f.path].sha256, crc32=by_path[f.path].crc32)
+            for f in prepared.artifact.files
+        ]
+        artifact = replace(
+            prepared.artifact.with_files(stored),
+            visibility=Visibility.PRIVATE,
+            keys=frozenset(keys_for(name, "", None)),
+        )
+        return self._admit(principal, replace(prepared, artifact=artifact))
+
+    def update(
+        self, principal: Principal, type_: ArtifactType, artifact_id: str, name: str, url: str
+    ) -> Registered:
+        """Replace an artifact's content from its (possibly new) source URL; name and id stay, and
+        a model is rated again."""
+        current = self._artifacts.get(principal, type_, artifact_id)
+        if name != current.name:
+            raise InvalidInput("the name in the body must match the artifact's name")
+        ref = self._sources.parse(url, type_)
+        if url != current.url and self._artifacts.url_taken(type_, url, other_than=artifact_id):
+            raise Conflict(f"a {type_.value} with url {url} is already registered")
+        prepared = self._files.store_and_judge(describe(type_, current.name, url, self._sources.inspect(ref)))
+        artifact = self._artifacts.commit_replacement(principal, current, prepared.artifact)
+        return Registered(artifact, self._rate(artifact))
+
+    # -- the steps ---------------------------------------------------------------------------
+    def _prepare_url(self, type_: ArtifactType, url: str, name: str | None) -> PreparedArtifact:
+        """Everything about a new artifact, read from its source, with nothing stored yet."""
+        ref = self._sources.parse(url, type_)
+        chosen = check_name(name) if name is not None else ref.default_name
+        if self._artifacts.url_taken(type_, url) is not None:
+            raise Conflict(f"a {type_.value} with url {url} is already registered")
+        return describe(type_, chosen, url, self._sources.inspect(ref))
+
+    def _admit(self, principal: Principal, prepared: PreparedArtifact) -> Registered:
+        if not prepared.judged:
+            prepared = self._files.store_and_judge(prepared)
+        artifact = self._artifacts.commit_new(principal, prepared.artifact)
+        return Registered(artifact, self._rate(artifact))
+
+    def _admit_gated(self, principal: Principal, prepared: PreparedArtifact) -> Registered:
+        """Rate before committing: the weights are mirrored and judged first, since an unsafe
+        file keeps the model out. Refused: nothing is stored but orphan blobs (collectable)."""
+        prepared = self._files.judge_weights(prepared)
+        rating = self._ratings.compute(prepared.artifact)
+        failing = gate_failures(rating)
+        if failing:
+            raise Disqualified(
+                "the model's rating does not pass the ingest gate (every metric must be at least 0.5)",
+                failing_metrics=failing,
+            )
+        artifact = self._artifacts.commit_new(principal, prepared.artifact)
+        self._ratings.keep(artifact, rating)
+        return Registered(artifact, rating)
+
+    def _rate(self, artifact: Artifact) -> StoredRating | None:
+        return self._ratings.refresh(artifact) if artifact.type is ArtifactType.MODEL else None

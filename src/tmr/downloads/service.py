@@ -1,0 +1,247 @@
+"""Downloads: what an artifact's package, or one of its files, answers to a principal.
+
+Every door executes the plans made here, so the rules hold everywhere: the principal must see
+the artifact (and each bundled dataset); only the asked files are mirrored, and each is checked
+against its upstream digest before any byte is sent (a failure is a status, never a short
+package); files whose bytes import code on load are refused unless the client says it knows;
+whole downloads are audited; the package's sha256 is announced; conditional requests and ranges
+follow `downloads.plan`; with the S3 store and presigned redirects, the bytes come from S3.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from urllib.parse import quote
+
+from tmr.accounts.models import Principal
+from tmr.accounts.permissions import scope_for
+from tmr.artifacts.bundles import LinkedDatasets, linked_datasets
+from tmr.artifacts.interfaces import KeyResolver
+from tmr.artifacts.mirror import FileMirror
+from tmr.artifacts.models import Artifact, FileEntry
+from tmr.artifacts.packages import (
+    Package,
+    PackageDigests,
+    StateStore,
+    build_package,
+    package_files,
+    parse_parts,
+)
+from tmr.artifacts.service import ArtifactService
+from tmr.downloads.plan import Body, Conditions, DownloadPlan, serve_bytes
+from tmr.errors import IntegrityError, UnsafeContent
+from tmr.storage.blobs.base import BlobStore, Presigner
+
+log = logging.getLogger("tmr.downloads")
+ZIP = "application/zip"
+OCTET_STREAM = "application/octet-stream"
+
+
+def unsafe_paths(entries: Sequence[tuple[str, FileEntry]]) -> list[str]:
+    """The names of the files whose bytes import code on load: served only to a client that says
+    it knows (e.g. to inspect them in a sandbox), never by default."""
+    return [name for name, file in entries if file.unsafe]
+
+
+def _header_list(items: Sequence[str]) -> str:
+    return ", ".join(quote(item, safe="/@:+") for item in items)
+
+
+def filename_of(artifact: Artifact) -> str:
+    # ASCII only: header values are Latin-1, and S3 echoes the name into its own header.
+    stem = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in artifact.name)
+    return f"{stem.strip('.') or artifact.id}.zip"
+
+
+def _announce(headers: dict[str, str], sha256: str | None) -> None:
+    if sha256:
+        headers["X-Package-SHA256"] = sha256
+        headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"
+
+
+def _hashing(chunks: Iterator[bytes], done: Callable[[str], object]) -> Iterator[bytes]:
+    hasher = hashlib.sha256()
+    for chunk in chunks:
+        hasher.update(chunk)
+        yield chunk
+    done(hasher.hexdigest())  # only reached when every byte was sent
+
+
+class DownloadService:
+    def __init__(
+        self,
+        artifacts: ArtifactService,
+        files: FileMirror,
+        links: KeyResolver,
+        state: StateStore,
+        blobs: BlobStore,
+        *,
+        eager_digest_bytes: int,
+        presigned_redirects: bool = False,
+        redirect_expires_s: int = 300,
+    ) -> None:
+        self._artifacts = artifacts
+        self._files = files
+        self._links = links
+        self._blobs = blobs
+        self._digests = PackageDigests(state, eager_digest_bytes)
+        self._presigned = presigned_redirects
+        self._expires_s = redirect_expires_s
+
+    # -- packages ----------------------------------------------------------------------------
+    def package(
+        self,
+        principal: Principal,
+        artifact_id: str,
+        *,
+        parts: str | None,
+        allow_unsafe: bool,
+        conditions: Conditions,
+        redirect: bool | None = None,
+    ) -> DownloadPlan:
+        """The artifact's files of the asked parts (all by default), and its linked datasets'
+        when `datasets` is one of them, as one zip with a fixed layout."""
+        wanted = parse_parts(parts)
+        artifact = self._files.ensure_mirrored(self._artifacts.get_any(principal, artifact_id), wanted.kinds)
+        bundled = self._datasets(principal, artifact) if wanted.datasets else LinkedDatasets()
+        package = build_package(artifact, wanted.kinds, bundled.included)
+        unsafe = unsafe_paths(package_files(artifact, wanted.kinds, bundled.included))
+        if unsafe and not allow_unsafe:
+            raise UnsafeContent(
+                "the package holds weights that import code on load; ask again with allow_unsafe=true "
+                "to download them anyway, or leave them out with ?parts=",
+                unsafe_files=unsafe,
+            )
+        filename = filename_of(artifact)
+        headers = {
+            "ETag": package.etag,
+            "Accept-Ranges": "bytes",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, max-age=0, must-revalidate",
+        }
+        if unsafe:
+            headers["X-Unsafe-Files"] = _header_list(unsafe)
+        if wanted.datasets:
+            headers["X-Included-Datasets"] = ", ".join(dataset.id for _folder, dataset in bundled.included)
+            if bundled.skipped:
+                headers["X-Skipped-Datasets"] = _header_list(bundled.skipped)
+        if conditions.not_modified(package.etag):
+            _announce(headers, self._digests.known(package))
+            return DownloadPlan(304, headers)
+        stale = conditions.stale_range(package.etag)
+        span = conditions.span(package.etag, package.length)
+        if span is None or span[0] == 0:
+            self._artifacts.record(principal, artifact, "DOWNLOAD")
+
+        target = self._redirect_target(redirect)
+        # S3 ignores If-Range, so a stale one redirected would splice the new package's bytes onto
+        # the old one's: that answer (the whole new package) is ours to give.
+        if target is not None and not stale:
+            _announce(headers, self._digests.materialise(package, self._blobs, target))
+            headers["Location"] = target.presigned_url(package.identity, self._expires_s, filename)
+            headers["Cache-Control"] = "private, no-store"  # the URL expires; the ETag still validates
+            headers.pop("Accept-Ranges")
+            return DownloadPlan(307, headers, redirect=headers["Location"])
+
+        known = self._digests.eager(package, self._blobs)
+        _announce(headers, known)
+        plan = serve_bytes(
+            package.length,
+            headers,
+            span,
+            lambda start, end: package.read(self._blobs, start, end),
+            media_type=ZIP,
+            local=self._blobs.local,
+        )
+        if known is None and span is None and plan.body is not None:
+            # Too big to hash before answering: measured while the first whole download streams
+            # and kept (by identity, which fixes the bytes) for every later response.
+            hashed = _hashing(plan.body.chunks, lambda digest: self._keep(package, digest))
+            plan = replace(plan, body=Body(hashed, plan.body.local))
+        return plan
+
+    def _datasets(self, principal: Principal, artifact: Artifact) -> LinkedDatasets:
+        scope = scope_for(principal)
+        bundled = linked_datasets(
+            artifact,
+            lambda keys: self._links.answering_to(keys, scope),
+            lambda dataset_id: self._artifacts.get_any(principal, dataset_id),
+        )
+        return replace(
+            bundled,
+            included=[(folder, self._files.ensure_mirrored(dataset)) for folder, dataset in bundled.included],
+        )
+
+    def _redirect_target(self, redirect: bool | None) -> Presigner | None:
+        """The store to redirect to, unless redirects are off or the client opted out
+        (`?redirect=false`). Settings refuse presigned redirects without S3, so a store lacking the
+        capability here was wired by hand: proxy, and say so."""
+        if redirect is False or not self._presigned:
+            return None
+        if not isinstance(self._blobs, Presigner):
+            log.warning(
+                "presigned redirects are on but the %s store cannot presign: proxying", self._blobs.name
+            )
+            return None
+        return self._blobs
+
+    def _keep(self, package: Package, sha256: str) -> None:
+        # Every byte is already sent: a mismatch can only be reported, and no digest is announced.
+        try:
+            self._digests.record(package, sha256)
+        except IntegrityError as exc:
+            log.error("package %s: %s (%s)", package.identity, exc.message, exc.details)
+
+    # -- single files ------------------------------------------------------------------------
+    def file(
+        self,
+        principal: Principal,
+        artifact: Artifact,
+        path: str,
+        headers: Mapping[str, str],
+        conditions: Conditions,
+        *,
+        head: bool = False,
+    ) -> DownloadPlan:
+        """One file of an artifact the principal was already given (the Hugging Face door's
+        `resolve`), with the door's own `headers` (whose ETag validates it). Files that import
+        code on load are never served this way: the loaders behind that door would run them."""
+        file = artifact.file(path)
+        if file is None:
+            raise IntegrityError(f"{path} is not a file of artifact {artifact.id}")
+        etag = headers["ETag"]
+        if conditions.not_modified(etag):
+            return DownloadPlan(304, headers)
+        if head:
+            self._refuse_unsafe_file(file)
+            return DownloadPlan(200, {**headers, "Content-Length": str(file.size)}, OCTET_STREAM)
+        if file.sha256 is None:
+            file = self._files.ensure_mirrored(artifact, paths={path}).file(path) or file
+            if file.sha256 is None:
+                raise IntegrityError(f"{path} could not be mirrored")
+        self._refuse_unsafe_file(file)
+        span = conditions.span(etag, file.size)
+        if span is None or span[0] == 0:
+            self._artifacts.record(principal, artifact, "DOWNLOAD")
+        sha256 = file.sha256
+        return serve_bytes(
+            file.size,
+            headers,
+            span,
+            lambda start, end: self._blobs.open(sha256, start, end),
+            media_type=OCTET_STREAM,
+            local=self._blobs.local,
+        )
+
+    @staticmethod
+    def _refuse_unsafe_file(file: FileEntry) -> None:
+        if unsafe_paths([(file.path, file)]):
+            raise UnsafeContent(
+                f"{file.path} imports code on load and is not served through the Hugging Face door "
+                "(GET /download/{id}?allow_unsafe=true can fetch it)",
+                reasons=list((file.safety or {}).get("reasons") or []),
+            )
