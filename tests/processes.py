@@ -71,7 +71,7 @@ def registry_server(
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.time() + start_timeout_s
+            deadline = time.monotonic() + start_timeout_s  # not the wall clock: it can be set
             while True:
                 if process.poll() is not None:
                     raise RuntimeError(
@@ -80,7 +80,7 @@ def registry_server(
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                         break
-                if time.time() > deadline:
+                if time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start:\n{log_path.read_text()[-3000:]}")
                 time.sleep(0.2)
             yield ServerProcess(url, process, static, log_path)

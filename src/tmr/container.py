@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from tmr.accounts.interfaces import AccountRepository
@@ -20,6 +20,7 @@ from tmr.artifacts.service import ArtifactService
 from tmr.downloads.service import DownloadService
 from tmr.hub.service import HubService, OidReader
 from tmr.observability.metrics import RequestMetrics
+from tmr.observability.status import HealthService
 from tmr.rating.engine import default_engine
 from tmr.rating.service import RatingService
 from tmr.search.service import SearchService
@@ -63,8 +64,9 @@ class Registry:
     hub: HubService
     search: SearchService
     analysis: AnalysisService
-    metrics: RequestMetrics = field(default_factory=RequestMetrics)
-    started_at: float = field(default_factory=time.time)
+    health: HealthService
+    metrics: RequestMetrics
+    started_at: float
 
     def reset(self) -> None:
         """The system default state: no artifacts, no audit, no stored files, only the default
@@ -116,6 +118,16 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         presigned_redirects=settings.download_redirect == "presigned",
         redirect_expires_s=settings.download_redirect_expires_s,
     )
+    metrics = RequestMetrics()
+    started_at = time.time()
+    health = HealthService(
+        counts=store.count,
+        database=(store.dialect, store.ping),
+        blobs=(blobs.name, blobs.check),
+        upstreams=sources.clients,
+        metrics=metrics,
+        started_at=started_at,
+    )
     return Registry(
         settings=settings,
         store=store,
@@ -137,4 +149,7 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         hub=HubService(artifacts, files, store, downloads, OidReader(store, blobs)),
         search=SearchService(store, settings.page_size, settings.regex_concurrency, settings.regex_queue_s),
         analysis=AnalysisService(artifacts, store, sources),
+        health=health,
+        metrics=metrics,
+        started_at=started_at,
     )

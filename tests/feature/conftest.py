@@ -13,6 +13,7 @@ from tests.emulator.server import EmulatorServer, running_emulator
 from tests.support import auth_request, make_settings
 from tmr.app import create_app
 from tmr.container import Registry, build_registry
+from tmr.downloads.service import DownloadService
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +84,16 @@ BERT = f"{HF}/google-bert/bert-base-uncased"
 def bert(client: TestClient, auth: dict[str, str]) -> str:
     artifact_id: str = register(client, auth, "model", BERT)["metadata"]["id"]
     return artifact_id
+
+
+def rewire_downloads(registry: Registry, **options: Any) -> None:
+    """Give `registry` a download service built with other options, as a registry wired by hand
+    would have (settings are read once, when the registry is built)."""
+    registry.downloads = DownloadService(
+        registry.artifacts,
+        registry.files,
+        registry.store,
+        registry.store,
+        registry.blobs,
+        **{"eager_digest_bytes": registry.settings.eager_digest_bytes, **options},
+    )

@@ -165,9 +165,6 @@ def test_bad_registrations(
 
 # Found by tests/e2e/test_schemathesis.py. Pending: the fix is in registration, outside the change
 # that found it; strict, so this fails once it lands (then drop the mark and the excuse there).
-@pytest.mark.xfail(
-    raises=AssertionError, strict=True, reason="registration answers 404 when the upstream has no such repo"
-)
 @pytest.mark.parametrize(
     ("type_", "url"),
     [

@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from tests import services
 from tests.emulator.server import EmulatorServer
-from tests.feature.conftest import HF, register
+from tests.feature.conftest import HF, register, rewire_downloads
 from tests.support import auth_request, make_settings
 from tmr.accounts.models import SYSTEM, User
 from tmr.accounts.passwords import hash_password
@@ -27,7 +27,6 @@ from tmr.artifacts.bundles import folder_name
 from tmr.artifacts.packages import build_package
 from tmr.container import Registry
 from tmr.downloads import service as downloads
-from tmr.downloads.service import DownloadService
 from tmr.errors import StorageUnavailable
 from tmr.storage.blobs.s3 import S3BlobStore
 from tmr.storage.tables import ArtifactRow
@@ -397,15 +396,7 @@ def test_a_store_that_cannot_presign_is_proxied(
     # Settings refuse this pairing; a registry wired by hand can still hold it.
     warned: list[tuple[object, ...]] = []
     monkeypatch.setattr(downloads.log, "warning", lambda *args: warned.append(args))
-    registry.downloads = DownloadService(
-        registry.artifacts,
-        registry.files,
-        registry.store,
-        registry.store,
-        registry.blobs,
-        eager_digest_bytes=registry.settings.eager_digest_bytes,
-        presigned_redirects=True,
-    )
+    rewire_downloads(registry, presigned_redirects=True)
     response = client.get(f"/download/{bert}", headers=auth, follow_redirects=False)
     assert response.status_code == 200
     assert names(response.content)

@@ -8,10 +8,9 @@ import zlib
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.feature.conftest import HF
+from tests.feature.conftest import HF, rewire_downloads
 from tmr.accounts.models import SYSTEM
 from tmr.container import Registry
-from tmr.downloads.service import DownloadService
 
 BERT = f"{HF}/google-bert/bert-base-uncased"
 
@@ -125,14 +124,7 @@ def test_files_stored_before_checksums_get_them_on_download(
 
 def measured_lazily(registry: Registry) -> None:
     """Every package over the eager limit: its sha256 is measured on its first whole download."""
-    registry.downloads = DownloadService(
-        registry.artifacts,
-        registry.files,
-        registry.store,
-        registry.store,
-        registry.blobs,
-        eager_digest_bytes=0,
-    )
+    rewire_downloads(registry, eager_digest_bytes=0)
 
 
 def test_the_package_sha256_is_announced_once_known(
@@ -159,3 +151,21 @@ def test_an_interrupted_first_download_does_not_record_a_digest(
     assert "x-package-sha256" not in whole.headers
     again = client.get(f"/download/{bert}", headers=auth)
     assert again.headers["x-package-sha256"] == hashlib.sha256(whole.content).hexdigest()
+
+
+def test_only_the_asked_parts_are_mirrored(
+    client: TestClient, auth: dict[str, str], bert: str, registry: Registry
+) -> None:
+    def stored() -> dict[str, bool]:
+        files = registry.artifacts.get_any(SYSTEM, bert).files
+        return {f.kind.value: f.sha256 is not None for f in files if f.kind.value in ("config", "weights")}
+
+    assert stored() == {"config": True, "weights": False}  # weights are recorded, not yet fetched
+    response = client.get(f"/download/{bert}?parts=config", headers=auth)
+    assert response.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert names
+    assert not any(n.endswith((".safetensors", ".bin", ".h5", ".msgpack")) for n in names)
+    assert stored() == {"config": True, "weights": False}  # ?parts=config fetched no weights
+    assert client.get(f"/download/{bert}?parts=weights", headers=auth).status_code == 200
+    assert stored() == {"config": True, "weights": True}

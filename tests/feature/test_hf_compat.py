@@ -287,6 +287,8 @@ def test_list_repo_tree_matches_the_upstream(hub: Hub) -> None:
     sub = list(hub.api.list_repo_tree(BOOKCORPUS, "plain_text", repo_type="dataset"))
     assert [e.path for e in sub] == ["plain_text/train-00000-of-00001.parquet"]
     expanded = list(hub.api.list_repo_tree(BOOKCORPUS, repo_type="dataset", expand=True))
+    upstream = list(hub.upstream.list_repo_tree(BOOKCORPUS, repo_type="dataset"))
+    assert [e.path for e in expanded] == [e.path for e in upstream]  # the same entries: not vacuous
     assert all(e.last_commit is not None for e in expanded)
     with pytest.raises(EntryNotFoundError):
         list(hub.api.list_repo_tree(BOOKCORPUS, "missing", repo_type="dataset"))

@@ -1,3 +1,4 @@
+import dataclasses
 from typing import Any
 
 import pytest
@@ -105,8 +106,9 @@ def test_malformed_lineage_metadata_is_400(
 
     def broken_base_model(self: HuggingFaceSource, ref: Any) -> Any:
         snapshot = real(self, ref)
-        snapshot.card = {**snapshot.card, "base_model": {"name": "not a list of names"}}
-        return snapshot
+        return dataclasses.replace(
+            snapshot, card={**snapshot.card, "base_model": {"name": "not a list of names"}}
+        )
 
     monkeypatch.setattr(HuggingFaceSource, "inspect", broken_base_model)
     artifact_id = register(client, auth, "model", f"{HF}/nomic/tiny-mit-model")["metadata"]["id"]

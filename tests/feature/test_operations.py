@@ -77,7 +77,6 @@ def test_health_component_metrics_are_never_json_integers(client: TestClient, au
 
 # Found by tests/e2e/test_schemathesis.py. Pending: the fix is in the routing, outside the change
 # that found it; strict, so this fails once it lands (then drop the mark and the excuse there).
-@pytest.mark.xfail(raises=AssertionError, strict=True, reason="405 names only the first route's methods")
 def test_405_names_every_method_of_the_path(client: TestClient, auth: dict[str, str]) -> None:
     """RFC 9110: a 405 lists every method the resource supports, here GET, PUT and DELETE."""
     response = client.patch("/artifacts/model/12345", json={}, headers=auth)

@@ -117,8 +117,9 @@ def test_hub_configs_are_copies() -> None:
 
 
 def test_a_snapshot_reads_its_own_facts() -> None:
-    snapshot = SourceSnapshot(ref=SourceRef(SourceKind.HF_MODEL, "https://huggingface.co/o/m", "o/m"))
-    snapshot.facts.update(HUB_UPSTREAM)
+    snapshot = SourceSnapshot(
+        ref=SourceRef(SourceKind.HF_MODEL, "https://huggingface.co/o/m", "o/m"), facts=dict(HUB_UPSTREAM)
+    )
     assert snapshot.hub_facts() == HubFacts.from_upstream(HUB_UPSTREAM)
     assert snapshot.repository_facts() == RepositoryFacts()  # a Hub repository has no GitHub facts
 

@@ -14,8 +14,8 @@ from tmr.search.versions import normalize_version, version_or_none
 from tmr.sources.github import MAX_TAG_PAGES, GitHubSource
 from tmr.sources.http import UpstreamClient
 from tmr.sources.huggingface import HuggingFaceSource
-from tmr.sources.models import SourceKind, SourceRef, SourceSnapshot
-from tmr.sources.tags import GitTag, apply_tags, newest_version, pinned_version, version_tags
+from tmr.sources.models import SourceKind, SourceRef
+from tmr.sources.tags import GitTag, newest_version, pinned_version, read_tags, version_tags
 
 HEAD = "a" * 40
 OLD = "b" * 40
@@ -115,23 +115,20 @@ def test_newest_version_prefers_releases() -> None:
     assert newest_version(tags(nightly=HEAD)) is None
 
 
-def test_apply_tags_sets_the_version_and_the_facts() -> None:
-    snapshot = SourceSnapshot(ref=SourceRef(SourceKind.GITHUB, "https://github.com/o/r", "o/r"))
-    apply_tags(snapshot, tags(**{"v1.0.0": OLD, "v1.1.0": HEAD}), HEAD)
-    assert snapshot.version == "1.1.0"
-    assert snapshot.facts["version_tag"] == {"tag": "v1.1.0", "version": "1.1.0", "commit": HEAD}
-    assert snapshot.facts["latest_version_tag"]["tag"] == "v1.1.0"
+def test_read_tags_gives_the_version_and_the_facts() -> None:
+    reading = read_tags(tags(**{"v1.0.0": OLD, "v1.1.0": HEAD}), HEAD)
+    assert reading.version == "1.1.0"
+    assert reading.facts["version_tag"] == {"tag": "v1.1.0", "version": "1.1.0", "commit": HEAD}
+    assert reading.facts["latest_version_tag"]["tag"] == "v1.1.0"
 
-    behind = SourceSnapshot(ref=snapshot.ref)
-    apply_tags(behind, tags(**{"v1.0.0": OLD, "v0.9.0": OLD}), HEAD)
+    behind = read_tags(tags(**{"v1.0.0": OLD, "v0.9.0": OLD}), HEAD)
     assert behind.version is None
     assert "version_tag" not in behind.facts
     assert behind.facts["latest_version_tag"] == {"tag": "v1.0.0", "version": "1.0.0", "commit": OLD}
 
-    none = SourceSnapshot(ref=snapshot.ref)
-    apply_tags(none, tags(**{"release-candidate": HEAD}), HEAD)
+    none = read_tags(tags(**{"release-candidate": HEAD}), HEAD)
     assert none.version is None
-    assert "latest_version_tag" not in none.facts
+    assert none.facts == {}
 
 
 # -- the sources, over an in-memory upstream ----------------------------------------------------

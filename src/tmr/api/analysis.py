@@ -7,23 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from tmr.accounts.permissions import scope_for
-from tmr.analysis.lineage import lineage_graph, size_cost
 from tmr.api.deps import RegistryDep, TypeDep, UserDep
 from tmr.api.routing import JsonBodyRoute
-from tmr.artifacts.models import ArtifactType
-from tmr.errors import InvalidInput
 
 router = APIRouter(tags=["analysis"], route_class=JsonBodyRoute)
 
 
 @router.get("/artifact/model/{id}/lineage")
 def lineage(user: UserDep, registry: RegistryDep, id: str) -> dict[str, Any]:
-    artifact = registry.artifacts.get(user, ArtifactType.MODEL, id)
-    error = artifact.upstream.get("lineage_error")
-    if error:
-        raise InvalidInput(f"the lineage graph cannot be computed: {error}")
-    graph = lineage_graph(registry.store, artifact, scope_for(user))
+    graph = registry.analysis.lineage(user, id)
     return {
         "nodes": [
             {
@@ -56,5 +48,4 @@ def cost(
     id: str,
     dependency: Annotated[bool, Query()] = False,
 ) -> dict[str, dict[str, float]]:
-    artifact = registry.artifacts.get(user, type_, id)
-    return size_cost(registry.store, artifact, dependency, scope_for(user))
+    return registry.analysis.cost(user, type_, id, dependencies=dependency)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from tmr.errors import RangeNotSatisfiable, TmrError
 
@@ -19,6 +21,22 @@ def _body(detail: str, code: str, details: object = None) -> dict[str, object]:
     if details:
         body["details"] = details
     return body
+
+
+def _routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """Every route, those of included routers too (FastAPI may wrap an included router)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        yield from _routes(inner.routes) if inner is not None else (route,)
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in _routes(app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match is Match.PARTIAL:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -47,9 +65,14 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; RFC 9110 wants every
+            # method the resource supports (GET, PUT and DELETE on /artifacts/{type}/{id}).
+            headers["Allow"] = ", ".join(_allowed_methods(app, request))
         return JSONResponse(
-            _body(str(exc.detail), "http_error"), status_code=exc.status_code, headers=exc.headers
+            _body(str(exc.detail), "http_error"), status_code=exc.status_code, headers=headers
         )
 
     @app.exception_handler(Exception)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -13,7 +11,6 @@ from tmr.api.deps import AdminDep, RegistryDep
 from tmr.api.routing import JsonBodyRoute
 from tmr.api.schemas import AuthenticationRequest, HealthOut, TracksOut
 from tmr.artifacts.models import ArtifactType
-from tmr.observability.health import api_component, overall, store_component, upstream_component
 
 router = APIRouter(tags=["system"], route_class=JsonBodyRoute)
 PLANNED_TRACKS = ["Performance track", "Access control track"]
@@ -21,13 +18,13 @@ PLANNED_TRACKS = ["Performance track", "Access control track"]
 
 @router.get("/health", response_model=HealthOut)
 def health(registry: RegistryDep) -> HealthOut:
-    counts = registry.store.count()
+    summary = registry.health.summary()
     return HealthOut(
         status="ok",
-        uptime_s=round(time.time() - registry.started_at, 3),
-        models=counts[ArtifactType.MODEL],
-        datasets=counts[ArtifactType.DATASET],
-        code=counts[ArtifactType.CODE],
+        uptime_s=summary.uptime_s,
+        models=summary.counts[ArtifactType.MODEL],
+        datasets=summary.counts[ArtifactType.DATASET],
+        code=summary.counts[ArtifactType.CODE],
         version=__version__,
     )
 
@@ -38,45 +35,8 @@ def health_components(
     window_minutes: Annotated[int, Query(alias="windowMinutes", ge=5, le=1440)] = 60,
     include_timeline: Annotated[bool, Query(alias="includeTimeline")] = False,
 ) -> dict[str, Any]:
-    now = time.time()
-    components = [
-        api_component(registry.metrics, window_minutes, include_timeline, now),
-        store_component(
-            "metadata_store",
-            "Metadata store",
-            f"{registry.store.dialect} database holding artifacts, users and audit",
-            registry.store.ping,
-            now,
-            {"backend": registry.store.dialect},
-        ),
-        store_component(
-            "blob_store",
-            "Blob store",
-            "content-addressed file storage",
-            registry.blobs.check,
-            now,
-            {"backend": registry.blobs.name},
-        ),
-        *[
-            upstream_component(
-                "upstream_" + client.name.lower().replace(" ", "_"),
-                client.name,
-                client.calls,
-                client.failures,
-                client.last_success_at,
-                client.last_failure,
-                window_minutes,
-                now,
-            )
-            for client in registry.sources.clients()
-        ],
-    ]
-    return {
-        "status": overall(components),
-        "components": [_contract_metrics(c) for c in components],
-        "generated_at": datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z"),
-        "window_minutes": window_minutes,
-    }
+    report = registry.health.components(window_minutes, include_timeline)
+    return {**report, "components": [_contract_metrics(c) for c in report["components"]]}
 
 
 def _contract_metrics(component: dict[str, Any]) -> dict[str, Any]:

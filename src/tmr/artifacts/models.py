@@ -57,10 +57,6 @@ class FileEntry:
     def unsafe(self) -> bool:
         return bool(self.safety and self.safety.get("unsafe"))
 
-    @property
-    def stored(self) -> bool:
-        return self.sha256 is not None
-
 
 @dataclass(frozen=True, slots=True)
 class ArtifactLink:

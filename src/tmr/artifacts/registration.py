@@ -25,7 +25,7 @@ from tmr.artifacts.mirror import FileMirror
 from tmr.artifacts.models import Artifact, ArtifactType, Visibility
 from tmr.artifacts.service import ArtifactService
 from tmr.artifacts.uploads import SpooledUpload, UploadLimits
-from tmr.errors import Conflict, Disqualified, InvalidInput
+from tmr.errors import Conflict, Disqualified, InvalidInput, NotFound
 from tmr.rating.gate import gate_failures
 from tmr.rating.service import RatingService
 from tmr.search.versions import normalize_version
@@ -135,7 +135,7 @@ class RegistrationService:
         ref = self._sources.parse(url, type_)
         if url != current.url and self._artifacts.url_taken(type_, url, other_than=artifact_id):
             raise Conflict(f"a {type_.value} with url {url} is already registered")
-        prepared = self._files.store_and_judge(describe(type_, current.name, url, self._sources.inspect(ref)))
+        prepared = self._files.store_and_judge(describe(type_, current.name, url, self._inspect(ref)))
         artifact = self._artifacts.commit_replacement(principal, current, prepared.artifact)
         return Registered(artifact, self._rate(artifact))
 
@@ -146,7 +146,15 @@ class RegistrationService:
         chosen = check_name(name) if name is not None else ref.default_name
         if self._artifacts.url_taken(type_, url) is not None:
             raise Conflict(f"a {type_.value} with url {url} is already registered")
-        return describe(type_, chosen, url, self._sources.inspect(ref))
+        return describe(type_, chosen, url, self._inspect(ref))
+
+    def _inspect(self, ref: SourceRef) -> SourceSnapshot:
+        """The source's snapshot. A URL that names no repository upstream is a malformed
+        registration (the contract's 400), not a missing registry artifact (404 is for ids)."""
+        try:
+            return self._sources.inspect(ref)
+        except NotFound as exc:
+            raise InvalidInput(f"{ref.url} names no repository upstream: {exc.message}") from exc
 
     def _admit(self, principal: Principal, prepared: PreparedArtifact) -> Registered:
         if not prepared.judged:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tmr.errors import InvalidInput, RangeNotSatisfiable
 
@@ -52,7 +52,8 @@ class Conditions:
         """If-None-Match names this representation (or `*`): 304."""
         if not self.if_none_match:
             return False
-        return etag in {tag.strip() for tag in self.if_none_match.split(",")} | {"*"}
+        tags = {tag.strip() for tag in self.if_none_match.split(",")}
+        return "*" in tags or etag in tags
 
     def stale_range(self, etag: str) -> bool:
         """A Range for another version of the representation (If-Range names another ETag): its
@@ -81,11 +82,7 @@ class DownloadPlan:
     headers: Mapping[str, str]
     media_type: str | None = None
     body: Body | None = None  # None: no content (304, 307, HEAD)
-    redirect: str | None = field(default=None)  # the Location of a 307
-
-    @property
-    def ranged(self) -> bool:
-        return self.status == 206
+    redirect: str | None = None  # the Location of a 307 (also in `headers`)
 
 
 Reader = Callable[[int, int], Iterator[bytes]]

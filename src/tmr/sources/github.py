@@ -16,7 +16,7 @@ from tmr.sources.digests import checked, git_digest
 from tmr.sources.facts import Contributor, PullRequest
 from tmr.sources.http import UpstreamClient
 from tmr.sources.models import SourceRef, SourceSnapshot, UpstreamFile
-from tmr.sources.tags import GitTag, apply_tags
+from tmr.sources.tags import GitTag, read_tags
 
 _RAW = {"Accept": "application/vnd.github.raw+json"}
 _JSON = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -55,7 +55,6 @@ class GitHubSource:
         repo = self._client.get_json(
             f"/repos/{ref.repo_id}", headers=_JSON, missing=f"repository {ref.repo_id} not found"
         )
-        snapshot = SourceSnapshot(ref=ref, facts={k: repo.get(k) for k in _REPO_FACTS if k in repo})
         branch = ref.revision or str(repo.get("default_branch") or "main")
         commits = self._client.get_json(
             f"/repos/{ref.repo_id}/commits",
@@ -64,33 +63,49 @@ class GitHubSource:
             missing=f"revision {branch} of {ref.repo_id} not found",
         )
         commit = str(commits[0]["sha"]) if isinstance(commits, list) and commits else branch
-        snapshot.facts.update({"repo_id": ref.repo_id, "ref": branch, "revision": commit})
-        snapshot.license = self._license(repo, snapshot)
-        snapshot.readme = self._readme(ref, commit, snapshot)
+        notes: list[str] = []
+        license_ = self._license(repo, notes)
+        readme = self._readme(ref, commit, notes)
         contributors = self._contributors(ref.repo_id)
-        snapshot.facts["contributors"] = [c.as_json() for c in contributors]
         if len(contributors) >= MAX_CONTRIBUTORS:
-            snapshot.notes.append(f"contributors counted from the top {MAX_CONTRIBUTORS} only")
-        snapshot.files = self._tree(ref, commit, snapshot)
-        apply_tags(snapshot, self._tags(ref.repo_id, snapshot), commit, ref.revision)
-        return snapshot
+            notes.append(f"contributors counted from the top {MAX_CONTRIBUTORS} only")
+        files = self._tree(ref, commit, notes)
+        tagged = read_tags(self._tags(ref.repo_id, notes), commit, ref.revision)
+        return SourceSnapshot(
+            ref=ref,
+            readme=readme,
+            license=license_,
+            facts={
+                **{k: repo.get(k) for k in _REPO_FACTS if k in repo},
+                "repo_id": ref.repo_id,
+                "ref": branch,
+                "revision": commit,
+                "contributors": [c.as_json() for c in contributors],
+                **tagged.facts,
+            },
+            files=files,
+            version=tagged.version,
+            notes=tuple(notes),
+        )
 
-    def _license(self, repo: dict[str, Any], snapshot: SourceSnapshot) -> str | None:
+    # The helpers below add what they notice to the caller's `notes`, in the order they run.
+
+    def _license(self, repo: dict[str, Any], notes: list[str]) -> str | None:
         info = repo.get("license")
         if not isinstance(info, dict):
-            snapshot.notes.append("the repository declares no license")
+            notes.append("the repository declares no license")
             return None
         spdx = info.get("spdx_id")
         if spdx and spdx != "NOASSERTION":
             return str(spdx)
-        snapshot.notes.append("the repository's license is not a recognised SPDX license")
+        notes.append("the repository's license is not a recognised SPDX license")
         return str(info.get("name") or "NOASSERTION")
 
-    def _readme(self, ref: SourceRef, commit: str, snapshot: SourceSnapshot) -> str:
+    def _readme(self, ref: SourceRef, commit: str, notes: list[str]) -> str:
         path = f"/repos/{ref.repo_id}/readme" + (f"/{quote(ref.subpath)}" if ref.subpath else "")
         response = self._client.request("GET", path, params={"ref": commit}, headers=_RAW)
         if response.status_code == 404:
-            snapshot.notes.append("the repository has no README")
+            notes.append("the repository has no README")
             return ""
         self._client.raise_for_status(response, "README not found")
         return response.text
@@ -105,7 +120,7 @@ class GitHubSource:
         data = response.json() if response.content else []
         return [Contributor.from_json(c) for c in data if isinstance(c, dict)]
 
-    def _tags(self, repo_id: str, snapshot: SourceSnapshot) -> list[GitTag]:
+    def _tags(self, repo_id: str, notes: list[str]) -> list[GitTag]:
         """The repository's tags with their commits, at most MAX_TAG_PAGES pages of them (noted
         when there are more). As for contributors, a 404 means no tags (here with a note, since
         it costs the version); other failures raise."""
@@ -118,7 +133,7 @@ class GitHubSource:
                 headers=_JSON,
             )
             if response.status_code == 404:
-                snapshot.notes.append("GitHub did not list the repository's tags: no version is known")
+                notes.append("GitHub did not list the repository's tags: no version is known")
                 return tags
             self._client.raise_for_status(response, f"tags of {repo_id} not found")
             try:
@@ -135,13 +150,13 @@ class GitHubSource:
             ]
             if "next" not in response.links or not listed:
                 return tags
-        snapshot.notes.append(
+        notes.append(
             f"versions read from the first {MAX_TAG_PAGES * TAG_PAGE} tags only: a newer or matching "
             "version tag may have been missed"
         )
         return tags
 
-    def _tree(self, ref: SourceRef, commit: str, snapshot: SourceSnapshot) -> list[UpstreamFile]:
+    def _tree(self, ref: SourceRef, commit: str, notes: list[str]) -> tuple[UpstreamFile, ...]:
         tree = self._client.get_json(
             f"/repos/{ref.repo_id}/git/trees/{quote(commit, safe='')}",
             params={"recursive": "1"},
@@ -149,10 +164,10 @@ class GitHubSource:
             missing=f"file tree of {ref.repo_id} not found",
         )
         if tree.get("truncated"):
-            snapshot.notes.append("GitHub truncated the file tree: the manifest is partial")
+            notes.append("GitHub truncated the file tree: the manifest is partial")
         prefix = f"{ref.subpath.strip('/')}/" if ref.subpath else ""
         zip_url = self._client.url(f"/repos/{ref.repo_id}/zipball/{quote(commit, safe='')}")
-        return [
+        return tuple(
             UpstreamFile(
                 path=item["path"],
                 size=int(item.get("size") or 0),
@@ -162,7 +177,7 @@ class GitHubSource:
             )
             for item in tree.get("tree") or []
             if item.get("type") == "blob" and (not prefix or str(item.get("path", "")).startswith(prefix))
-        ]
+        )
 
     def pull_requests(self, repo_id: str, window: int = PR_WINDOW) -> tuple[PullRequest, ...]:
         """The most recent `window` merged pull requests, each with whether it has an approving

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +15,7 @@ from tmr.sources.digests import checked, git_digest, sha256_digest
 from tmr.sources.http import UpstreamClient
 from tmr.sources.layout import read_layout_evidence
 from tmr.sources.models import SourceKind, SourceRef, SourceSnapshot, UpstreamFile
-from tmr.sources.tags import GitTag, apply_tags
+from tmr.sources.tags import GitTag, read_tags
 
 # Files fetched at registration whatever their size limit says: they are the evidence.
 _EVIDENCE_FILES = ("README.md", "config.json", "adapter_config.json", "model_index.json")
@@ -69,28 +70,40 @@ class HuggingFaceSource:
         if not isinstance(info, dict):
             raise UpstreamUnavailable("Hugging Face sent an unexpected repository description")
         revision = str(info.get("sha") or ref.revision or "main")
-        files = self._files(ref, info, revision)
-        snapshot = SourceSnapshot(ref=ref, facts={k: info[k] for k in _FACT_KEYS if k in info})
-        refused = self._fetch_small(files)
+        files, refused = self._fetch_small(self._files(ref, info, revision))
+        notes: list[str] = []
         if refused:
-            snapshot.notes.append(
+            notes.append(
                 f"the repository is gated or private: {len(refused)} file(s) could not be read with the "
                 "configured token (" + ", ".join(sorted(refused)[:5]) + ")"
             )
-        snapshot.facts["repo_id"] = ref.repo_id
-        snapshot.facts["revision"] = revision
-        snapshot.files = files
-        read_layout_evidence(snapshot, info, is_model=ref.kind is SourceKind.HF_MODEL)
-        apply_tags(snapshot, self._tags(ref, snapshot), revision, ref.revision)
-        return snapshot
+        layout = read_layout_evidence(files, info, is_model=ref.kind is SourceKind.HF_MODEL)
+        notes += layout.notes
+        tagged = read_tags(self._tags(ref, notes), revision, ref.revision)
+        return SourceSnapshot(
+            ref=ref,
+            readme=layout.readme,
+            card=layout.card,
+            license=layout.license,
+            facts={
+                **{k: info[k] for k in _FACT_KEYS if k in info},
+                "repo_id": ref.repo_id,
+                "revision": revision,
+                **layout.facts,
+                **tagged.facts,
+            },
+            files=files,
+            version=tagged.version,
+            notes=tuple(notes),
+        )
 
-    def _tags(self, ref: SourceRef, snapshot: SourceSnapshot) -> list[GitTag]:
+    def _tags(self, ref: SourceRef, notes: list[str]) -> list[GitTag]:
         """The repository's git tags, from one refs call. A Hub that will not list them (404 on
-        older hubs, 401/403) costs the artifact its version, with a note, not its registration; an
-        outage fails the registration like every other call here."""
+        older hubs, 401/403) costs the artifact its version, with a note added to `notes`, not its
+        registration; an outage fails the registration like every other call here."""
         response = self._client.request("GET", f"{self._repo_path(ref)}/refs")
         if response.status_code in (401, 403, 404):
-            snapshot.notes.append(
+            notes.append(
                 f"the Hub did not list the repository's git tags (HTTP {response.status_code}): "
                 "no version is known"
             )
@@ -132,20 +145,23 @@ class HuggingFaceSource:
             )
         return files
 
-    def _fetch_small(self, files: list[UpstreamFile]) -> list[str]:
-        """Fetch the small files concurrently; return the paths the upstream refused to serve
-        (gated repositories list their files but serve most of them only to accepted users)."""
+    def _fetch_small(self, files: list[UpstreamFile]) -> tuple[tuple[UpstreamFile, ...], list[str]]:
+        """The files with the small ones' content, fetched concurrently, and the paths the upstream
+        refused to serve (gated repositories list their files but serve most of them only to
+        accepted users)."""
         wanted = [
-            f
-            for f in files
+            i
+            for i, f in enumerate(files)
             if f.path in _EVIDENCE_FILES or (f.kind in _EAGER_KINDS and f.size <= self._eager_limit)
         ]
         if not wanted:
-            return []
+            return tuple(files), []
         with ThreadPoolExecutor(max_workers=min(self._workers, len(wanted))) as pool:
-            for file, content in zip(wanted, pool.map(self._download, wanted), strict=True):
-                file.content = content
-        return [f.path for f in wanted if f.content is None]
+            contents = list(pool.map(self._download, [files[i] for i in wanted]))
+        fetched = list(files)
+        for i, content in zip(wanted, contents, strict=True):
+            fetched[i] = replace(files[i], content=content)
+        return tuple(fetched), [fetched[i].path for i in wanted if fetched[i].content is None]
 
     def _download(self, file: UpstreamFile) -> bytes | None:
         try:

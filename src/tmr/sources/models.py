@@ -38,9 +38,10 @@ class SourceRef:
         return tail or self.host or "artifact"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class UpstreamFile:
-    """A file as the upstream lists it. `content` is filled for small files fetched at once."""
+    """A file as the upstream lists it. `content` is set for small files fetched at once (a source
+    makes the fetched copy with `dataclasses.replace`)."""
 
     path: str
     size: int
@@ -50,18 +51,27 @@ class UpstreamFile:
     content: bytes | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class SourceSnapshot:
-    """Everything a source learned: the raw evidence later stages (rating, lineage) read."""
+    """Everything a source learned: the raw evidence later stages (rating, lineage) read.
+
+    A frozen value like the artifacts it becomes: a source gathers the pieces first and builds
+    the snapshot once (or steps it with `dataclasses.replace`). `card` and `facts` are complete
+    when the snapshot is made and only read after; `files` and `notes` are kept as tuples."""
 
     ref: SourceRef
     readme: str = ""
     card: dict[str, Any] = field(default_factory=dict)
     license: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
-    files: list[UpstreamFile] = field(default_factory=list)
+    files: tuple[UpstreamFile, ...] = ()
     version: str | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Callers may pass lists; the value keeps immutable copies.
+        object.__setattr__(self, "files", tuple(self.files))
+        object.__setattr__(self, "notes", tuple(self.notes))
 
     def hub_facts(self) -> HubFacts:
         """`facts` read as a Hub repository's (all defaults for other upstreams)."""

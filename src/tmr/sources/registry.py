@@ -61,10 +61,10 @@ class SourceRegistry:
         return SourceSnapshot(
             ref=ref,
             facts={"host": ref.host},
-            notes=[
+            notes=(
                 f"registered from its URL alone: {ref.host} is not an upstream tmr inspects, "
-                "so no card, license or files are known"
-            ],
+                "so no card, license or files are known",
+            ),
         )
 
     def inspect_cached(self, url: str, type_: ArtifactType) -> SourceSnapshot:

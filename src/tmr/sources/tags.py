@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tmr.search.versions import sort_key, version_or_none
-from tmr.sources.models import SourceSnapshot
 
 VERSION_FACT = "version_tag"
 LATEST_FACT = "latest_version_tag"
@@ -77,15 +76,23 @@ def newest_version(tags: Iterable[GitTag]) -> TagVersion | None:
     return ordered[-1] if ordered else None
 
 
-def apply_tags(
-    snapshot: SourceSnapshot, tags: Iterable[GitTag], commit: str, requested: str | None = None
-) -> None:
-    """Set the snapshot's version from the tags and record the tags it came from in its facts."""
+@dataclass(frozen=True, slots=True)
+class TagReading:
+    """What the tags say of the pinned commit: its version and the facts recording the tags it
+    came from (`version_tag` when one points there, `latest_version_tag` when any exists)."""
+
+    version: str | None
+    facts: dict[str, dict[str, str]]
+
+
+def read_tags(tags: Iterable[GitTag], commit: str, requested: str | None = None) -> TagReading:
+    """The snapshot's version from the tags, and the facts a source records beside it."""
     listed = list(tags)
     pinned = pinned_version(listed, commit, requested)
-    snapshot.version = pinned.version if pinned is not None else None
+    facts: dict[str, dict[str, str]] = {}
     if pinned is not None:
-        snapshot.facts[VERSION_FACT] = pinned.as_fact()
+        facts[VERSION_FACT] = pinned.as_fact()
     newest = newest_version(listed)
     if newest is not None:
-        snapshot.facts[LATEST_FACT] = newest.as_fact()
+        facts[LATEST_FACT] = newest.as_fact()
+    return TagReading(pinned.version if pinned is not None else None, facts)

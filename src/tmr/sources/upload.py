@@ -26,15 +26,24 @@ def upload_snapshot(
     version: str | None,
 ) -> SourceSnapshot:
     """The snapshot of an exploded upload; `read(sha256)` returns a stored blob's bytes."""
-    snapshot = SourceSnapshot(ref=SourceRef(kind=SourceKind.UPLOAD, url=url), version=version)
+    notes: list[str] = []
+    upstream: list[UpstreamFile] = []
     for file in files:
         content = None
         if file.path in EVIDENCE_FILES:
             if file.size <= MAX_EVIDENCE_BYTES:
                 content = read(file.sha256)
             else:
-                snapshot.notes.append(f"{file.path} is too large to be read as evidence")
-        snapshot.files.append(UpstreamFile(file.path, file.size, file.kind, "", None, content))
-    snapshot.facts["upload"] = {"files": len(files), "bytes": sum(f.size for f in files)}
-    read_layout_evidence(snapshot, {}, is_model=is_model)
-    return snapshot
+                notes.append(f"{file.path} is too large to be read as evidence")
+        upstream.append(UpstreamFile(file.path, file.size, file.kind, "", None, content))
+    layout = read_layout_evidence(upstream, {}, is_model=is_model)
+    return SourceSnapshot(
+        ref=SourceRef(kind=SourceKind.UPLOAD, url=url),
+        readme=layout.readme,
+        card=layout.card,
+        license=layout.license,
+        facts={"upload": {"files": len(files), "bytes": sum(f.size for f in files)}, **layout.facts},
+        files=tuple(upstream),
+        version=version,
+        notes=(*notes, *layout.notes),
+    )

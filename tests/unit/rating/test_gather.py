@@ -37,7 +37,7 @@ class FakeSources:
                     "pushed_at": "2025-10-20T08:30:00Z",
                     "contributors": [{"login": "alice", "contributions": 9}],
                 },
-                files=[UpstreamFile("train.py", 100, FileKind.CODE, "")],
+                files=(UpstreamFile("train.py", 100, FileKind.CODE, ""),),
             ),
             DATASET: SourceSnapshot(
                 ref=SourceRef(SourceKind.HF_DATASET, DATASET, "acme/data"),

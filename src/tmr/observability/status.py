@@ -1,0 +1,89 @@
+"""The registry's health as a use case: artifact counts and uptime for `/health`, and every
+component's state for `/health/components` (this worker's request metrics, live probes of the
+metadata and blob stores, and each upstream client's recent outcomes)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from tmr.artifacts.models import ArtifactType
+from tmr.observability.health import api_component, overall, store_component, upstream_component
+from tmr.observability.metrics import RequestMetrics
+
+
+class Upstream(Protocol):
+    name: str
+    calls: int
+    failures: int
+    last_success_at: float | None
+    last_failure: tuple[float, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    uptime_s: float
+    counts: dict[ArtifactType, int]
+
+
+class HealthService:
+    def __init__(
+        self,
+        *,
+        counts: Callable[[], dict[ArtifactType, int]],
+        database: tuple[str, Callable[[], None]],
+        blobs: tuple[str, Callable[[], None]],
+        upstreams: Callable[[], Sequence[Upstream]],
+        metrics: RequestMetrics,
+        started_at: float,
+    ) -> None:
+        self._counts = counts
+        self._database = database
+        self._blobs = blobs
+        self._upstreams = upstreams
+        self._metrics = metrics
+        self._started_at = started_at
+
+    def summary(self) -> Summary:
+        return Summary(round(time.time() - self._started_at, 3), self._counts())
+
+    def components(self, window_minutes: int, include_timeline: bool) -> dict[str, Any]:
+        now = time.time()
+        dialect, ping = self._database
+        backend, check = self._blobs
+        components = [
+            api_component(self._metrics, window_minutes, include_timeline, now),
+            store_component(
+                "metadata_store",
+                "Metadata store",
+                f"{dialect} database holding artifacts, users and audit",
+                ping,
+                now,
+                {"backend": dialect},
+            ),
+            store_component(
+                "blob_store", "Blob store", "content-addressed file storage", check, now, {"backend": backend}
+            ),
+            *[
+                upstream_component(
+                    "upstream_" + client.name.lower().replace(" ", "_"),
+                    client.name,
+                    client.calls,
+                    client.failures,
+                    client.last_success_at,
+                    client.last_failure,
+                    window_minutes,
+                    now,
+                )
+                for client in self._upstreams()
+            ],
+        ]
+        return {
+            "status": overall(components),
+            "components": components,
+            "generated_at": datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z"),
+            "window_minutes": window_minutes,
+        }
