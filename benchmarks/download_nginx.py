@@ -145,13 +145,13 @@ def running_nginx(binary: str, file: Path, workers: int = 2) -> Iterator[NginxSe
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 15
+        deadline = time.monotonic() + 15
         while not _answers(f"{url}/{file.name}"):
             if process.poll() is not None:
                 logs = [directory / "stderr.log", directory / "error.log"]
                 text = "".join(log.read_text() for log in logs if log.exists())
                 raise RuntimeError(f"nginx exited with {process.returncode}:\n{text}")
-            if time.time() > deadline:
+            if time.monotonic() > deadline:
                 raise RuntimeError("nginx did not start within 15 s")
             time.sleep(0.1)
         yield NginxServer(url, process, directory)

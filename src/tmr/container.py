@@ -4,7 +4,6 @@ interface; everything it holds is typed by the interface."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -66,7 +65,6 @@ class Registry:
     analysis: AnalysisService
     health: HealthService
     metrics: RequestMetrics
-    started_at: float
 
     def reset(self) -> None:
         """The system default state: no artifacts, no audit, no stored files, only the default
@@ -119,14 +117,12 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         redirect_expires_s=settings.download_redirect_expires_s,
     )
     metrics = RequestMetrics()
-    started_at = time.time()
     health = HealthService(
         counts=store.count,
         database=(store.dialect, store.ping),
         blobs=(blobs.name, blobs.check),
         upstreams=sources.clients,
         metrics=metrics,
-        started_at=started_at,
     )
     return Registry(
         settings=settings,
@@ -151,5 +147,4 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         analysis=AnalysisService(artifacts, store, sources),
         health=health,
         metrics=metrics,
-        started_at=started_at,
     )

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
         default=300, ge=1, le=7 * 24 * 3600, alias="TMR_DOWNLOAD_REDIRECT_EXPIRES_S"
     )
 
+    @field_validator("auth_token")
+    @classmethod
+    def _ascii_token(cls, value: str | None) -> str | None:
+        # Header values arrive decoded as Latin-1, so a token with other characters could never
+        # match what a client sends: refuse it at startup instead of failing every request.
+        if value is not None and not value.isascii():
+            raise ValueError("AUTH_TOKEN must be ASCII (it is compared with a header value)")
+        return value
+
     @model_validator(mode="after")
     def _redirect_needs_s3(self) -> Settings:
         # A startup error rather than a logged warning: silently proxying instead would surface

@@ -222,3 +222,15 @@ def test_tree_score_is_the_parents_net_score(
     assert child.status_code == 200
     parent = rate(client, auth, base)
     assert child.json()["tree_score"] == pytest.approx(parent["net_score"])
+
+
+def test_the_gate_s_rating_is_served_not_recomputed(
+    client: TestClient, auth: dict[str, str], registry: Registry
+) -> None:
+    admitted = client.post("/artifact/ingest", json={"url": BERT}, headers=auth)
+    assert admitted.status_code == 201, admitted.text
+    artifact_id = admitted.json()["metadata"]["id"]
+    kept = registry.store.load_rating(artifact_id)
+    assert kept is not None
+    assert client.get(f"/artifact/model/{artifact_id}/rate", headers=auth).status_code == 200
+    assert registry.store.load_rating(artifact_id) == kept  # the gate's own rating, not a new one

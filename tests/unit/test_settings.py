@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from tmr.settings import Settings
 
@@ -45,3 +46,9 @@ def test_both_spellings_of_the_default_password() -> None:
     assert len(spellings) == 2
     assert spellings[0].endswith("DROP TABLE packages;")
     assert spellings[1].endswith("DROP TABLE artifacts;")
+
+
+def test_a_non_ascii_admin_token_is_refused_at_startup() -> None:
+    with pytest.raises(ValidationError, match="AUTH_TOKEN must be ASCII"):
+        Settings(AUTH_TOKEN="clé")
+    assert Settings(AUTH_TOKEN="plain-token").auth_token == "plain-token"

@@ -39,7 +39,7 @@ class Edge:
     relationship: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Graph:
     nodes: dict[str, ArtifactSummary] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # how each node was found

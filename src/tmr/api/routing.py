@@ -56,7 +56,14 @@ def _declared_json(request: Request, body: bytes | None) -> Request:
     if body is None:
         return Request(scope, request.receive)
 
+    replayed = False
+
     async def replay() -> Message:
+        # The body once; then the client's own stream, which says when it disconnects.
+        nonlocal replayed
+        if replayed:
+            return await request.receive()
+        replayed = True
         return {"type": "http.request", "body": body, "more_body": False}
 
     return Request(scope, replay)

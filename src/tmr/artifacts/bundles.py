@@ -22,7 +22,7 @@ Resolver = Callable[[Collection[str]], dict[str, list[ArtifactSummary]]]
 """For each lineage key, the artifacts answering to it that the requesting user may see."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class LinkedDatasets:
     """`included`: (folder, dataset) pairs in link order; `skipped`: keys of dataset links that
     resolve to no dataset the user may see."""

@@ -38,17 +38,16 @@ class HealthService:
         blobs: tuple[str, Callable[[], None]],
         upstreams: Callable[[], Sequence[Upstream]],
         metrics: RequestMetrics,
-        started_at: float,
     ) -> None:
         self._counts = counts
         self._database = database
         self._blobs = blobs
         self._upstreams = upstreams
         self._metrics = metrics
-        self._started_at = started_at
 
     def summary(self) -> Summary:
-        return Summary(round(time.time() - self._started_at, 3), self._counts())
+        # Uptime from the monotonic clock (the wall clock may be set while the registry runs).
+        return Summary(round(self._metrics.uptime_s(), 3), self._counts())
 
     def components(self, window_minutes: int, include_timeline: bool) -> dict[str, Any]:
         now = time.time()

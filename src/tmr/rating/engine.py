@@ -24,7 +24,7 @@ SAFETY_FIELD = "safety"  # stored with the rating; not one of the contract's 26 
 Metric = Callable[[ModelEvidence], Any]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RatingResult:
     """The contract's ModelRating fields plus the failures, if any."""
 

@@ -112,7 +112,11 @@ class RatingService:
         return rating
 
     def keep(self, artifact: Artifact, rating: StoredRating) -> None:
-        """Store a rating computed before its artifact was committed (the ingest gate's)."""
+        """Store a rating computed before its artifact was committed (the ingest gate's). It rates
+        exactly the committed content, so it counts from the commit: dated earlier, `stale` would
+        throw it away and recompute it on the first `GET /rate`."""
+        if artifact.updated_at is not None and rating.computed_at < artifact.updated_at:
+            rating = dataclasses.replace(rating, computed_at=artifact.updated_at)
         self._repo.save_rating(artifact.id, rating)
 
     def rating(self, principal: Principal, artifact_id: str) -> StoredRating:

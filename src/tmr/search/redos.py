@@ -683,42 +683,93 @@ def _loops(pattern: str, tree: _Node, budget: _Budget) -> Hazard | None:
     return visit(tree, 1)
 
 
+@dataclass(frozen=True, slots=True)
+class _Follow:
+    """What follows a node within a turn of a loop: `items[start:]`, then `outer`."""
+
+    items: tuple[_Node, ...]
+    start: int
+    outer: _Follow | None
+
+
 def _overlapping_alternatives(loop: _Repeat, budget: _Budget) -> bool:
-    for node in _walk(loop.body):
+    """Two branches of an alternation in the loop that, each followed by the rest of the turn,
+    can read the same text."""
+    turn_first = loop.body.first
+
+    def first(node: _Node, follow: _Follow | None) -> _Ranges:
+        found = [node.first]
+        nullable = node.nullable
+        while nullable and follow is not None:
+            for item in follow.items[follow.start :]:
+                budget.spend()
+                found.append(item.first)
+                if not item.nullable:
+                    nullable = False
+                    break
+            follow = follow.outer
+        return _union(*found, turn_first if nullable else _NONE)
+
+    def visit(node: _Node, follow: _Follow | None) -> bool:
         if isinstance(node, _Alt):
-            branches = [(b.first, _prefix(b)) for b in node.branches]
-            for i, (first, prefix) in enumerate(branches):
-                for other_first, other_prefix in branches[i + 1 :]:
+            # In order of their lowest first character, so each branch meets only the few after it
+            # whose first characters can overlap its own: long lists of names stay cheap.
+            branches = sorted(
+                ((first(b, follow), _prefix(b, follow, budget)) for b in node.branches),
+                key=lambda branch: branch[0][0][0] if branch[0] else _TOP + 1,
+            )
+            for i, (one_first, one) in enumerate(branches):
+                for other_first, other in branches[i + 1 :]:
+                    if not one_first or not other_first or other_first[0][0] > one_first[-1][1]:
+                        break
                     budget.spend()
-                    if _meets(first, other_first) and _overlap(prefix, other_prefix, loop.body.first, budget):
+                    if _meets(one_first, other_first) and _overlap(one, other, turn_first, budget):
                         return True
-    return False
+        if isinstance(node, _Concat):
+            return any(visit(item, _Follow(node.items, i + 1, follow)) for i, item in enumerate(node.items))
+        if isinstance(node, _Repeat) and node.max != 1:  # its next turn may follow
+            return visit(node.body, _Follow((node,), 0, follow))
+        return any(visit(child, follow) for child in _children(node))
+
+    return visit(loop.body, None)
 
 
 _Prefix = tuple[list[_Ranges], bool]
 
 
-def _prefix(node: _Node) -> _Prefix:
-    """The single characters a branch starts with, and whether they are all it matches."""
+def _prefix(node: _Node, follow: _Follow | None, budget: _Budget) -> _Prefix:
+    """The single characters that `node` and what follows it start with, and whether they are all
+    the turn reads."""
     steps: list[_Ranges] = []
-    pending = [node]
-    while pending:
-        item = pending.pop()
+    stack: list[tuple[tuple[_Node, ...], int]] = [((node,), 0)]
+    while len(steps) < _PREFIX_STEPS:
+        budget.spend()
+        if not stack:
+            if follow is None:
+                return steps, True
+            stack.append((follow.items, follow.start))
+            follow = follow.outer
+            continue
+        items, index = stack.pop()
+        if index >= len(items):
+            continue
+        stack.append((items, index + 1))
+        item = items[index]
         if isinstance(item, _Group):
-            pending.append(item.body)
+            stack.append(((item.body,), 0))
         elif isinstance(item, _Concat):
-            pending.extend(reversed(item.items))
-        elif isinstance(item, _Char) and len(steps) < _PREFIX_STEPS:
+            stack.append((item.items, 0))
+        elif isinstance(item, _Char):
             steps.append(item.first)
         elif not isinstance(item, _Empty):
             return steps, False
-    return steps, True
+    return steps, False
 
 
 def _overlap(one: _Prefix, other: _Prefix, turn_first: _Ranges, budget: _Budget) -> bool:
-    """Whether, in a loop whose turns start with `turn_first`, two branches whose first characters
-    meet can read the same text: both match it, or one matches a prefix of the other's text and
-    the next turn goes on."""
+    """Whether, in a loop whose turns start with `turn_first`, two branches (with the rest of the
+    turn) whose first characters meet can read the same text: both match it, or one matches a
+    prefix of the other's text and the next turn goes on."""
     (a, a_whole), (b, b_whole) = one, other
     shared = min(len(a), len(b))
     for x, y in zip(a[:shared], b[:shared], strict=True):
@@ -738,44 +789,77 @@ def _variable(node: _Repeat) -> bool:
     return (node.max is None or node.max > node.min) and bool(node.body.chars)
 
 
-def _absorbs(node: _Node, chars: _Ranges, budget: _Budget) -> bool:
-    """Whether `node` can match some text made only of `chars` (the empty text counts)."""
+def _absorbs(node: _Node, chars: _Ranges, budget: _Budget, skip: _Node | None = None) -> bool:
+    """Whether `node` can match some text made only of `chars` (the empty text counts), with
+    `skip` matching nothing."""
     budget.spend()
-    if node.nullable:
+    if node.nullable or node is skip:
         return True
     if isinstance(node, _Char):
         return _meets(node.first, chars)
     if isinstance(node, _Group | _Repeat):
-        return _absorbs(node.body, chars, budget)
+        return _absorbs(node.body, chars, budget, skip)
     if isinstance(node, _Concat):
-        return all(_absorbs(item, chars, budget) for item in node.items)
+        return all(_absorbs(item, chars, budget, skip) for item in node.items)
     if isinstance(node, _Alt):
-        return any(_absorbs(branch, chars, budget) for branch in node.branches)
+        return any(_absorbs(branch, chars, budget, skip) for branch in node.branches)
     return True
 
 
-def _nested_quantifier(loop: _Repeat, budget: _Budget) -> bool:
-    """A variable repetition inside the loop such that everything the loop reads after it and
-    before reaching it again could be read by the repetition itself."""
-    context: list[tuple[tuple[_Node, ...], int]] = []
-    # Per sequence and character set: how many of its items cannot be read, and the first one.
-    blockers: dict[tuple[int, _Ranges], tuple[int, int]] = {}
+def _reads(node: _Node, chars: _Ranges, budget: _Budget, skip: _Node | None) -> bool:
+    """Whether `node` can match a non-empty text made only of `chars`, with `skip` matching
+    nothing."""
+    budget.spend()
+    if node is skip:
+        return False
+    if isinstance(node, _Char):
+        return _meets(node.first, chars)
+    if isinstance(node, _Group):
+        return _reads(node.body, chars, budget, skip)
+    if isinstance(node, _Repeat):
+        return node.max != 0 and _reads(node.body, chars, budget, skip)
+    if isinstance(node, _Concat):
+        return all(_absorbs(item, chars, budget, skip) for item in node.items) and any(
+            _reads(item, chars, budget, skip) for item in node.items
+        )
+    if isinstance(node, _Alt):
+        return any(_reads(branch, chars, budget, skip) for branch in node.branches)
+    return False
 
-    def rest_absorbed(chars: _Ranges) -> bool:
-        for items, at in reversed(context):
+
+def _nested_quantifier(loop: _Repeat, budget: _Budget) -> bool:
+    """A variable repetition inside the loop that can trade characters with the loop's other turns:
+    all the turn reads after it (or before it) could be read by it, and some turn can be made of
+    its characters alone, so a run of them splits between it and the turns in many ways. Or
+    optional parts that can each make a turn alone, as in `(a?b?)+`, where `ab` is one turn or two.
+    """
+    context: list[tuple[tuple[_Node, ...], int]] = []
+    # Per sequence and character set: the indices of the items that cannot be read.
+    blockers: dict[tuple[int, _Ranges], list[int]] = {}
+
+    def side_absorbed(chars: _Ranges, after: bool) -> bool:
+        for items, at in context:
             key = (id(items), chars)
             if key not in blockers:
-                found = [i for i, item in enumerate(items) if not _absorbs(item, chars, budget)]
-                blockers[key] = (len(found), found[0] if found else -1)
-            count, index = blockers[key]
-            if count > 1 or (count == 1 and index != at):
+                blockers[key] = [i for i, item in enumerate(items) if not _absorbs(item, chars, budget)]
+            found = blockers[key]
+            if found and (found[-1] > at if after else found[0] < at):
                 return False
         return True
 
     def visit(node: _Node) -> bool:
-        if isinstance(node, _Repeat) and _variable(node) and rest_absorbed(node.body.chars):
-            return True
+        if isinstance(node, _Repeat) and _variable(node):
+            chars = node.body.chars
+            # At most once a turn (`a?`), it cannot split text between turns by itself.
+            skip = node if node.max == 1 else None
+            if (side_absorbed(chars, after=True) or side_absorbed(chars, after=False)) and _reads(
+                loop.body, chars, budget, skip
+            ):
+                return True
         if isinstance(node, _Concat):
+            consuming = sum(1 for item in node.items if item.chars)
+            if node.nullable and consuming > 1 and side_absorbed(_NONE, True) and side_absorbed(_NONE, False):
+                return True
             for index, item in enumerate(node.items):
                 context.append((node.items, index))
                 found = visit(item)

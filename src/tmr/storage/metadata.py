@@ -14,8 +14,8 @@ from typing import Any
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from sqlalchemy import ColumnElement, Engine, LargeBinary, and_, cast, delete, func, or_, select, true, update
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tmr.accounts.models import IssuedToken, User
@@ -30,7 +30,7 @@ from tmr.artifacts.models import (
     FileKind,
     Visibility,
 )
-from tmr.errors import Conflict, NotFound, StorageUnavailable
+from tmr.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from tmr.storage.database import migrate
 from tmr.storage.secrets import reread_credentials_when_refused
 from tmr.storage.tables import (
@@ -121,6 +121,12 @@ class _RawText(Loader):
         return bytes(data)
 
 
+def _unstorable(text: str) -> bool:
+    """Text no row can hold on every backend (PostgreSQL refuses NUL): looking it up finds nothing
+    the same way everywhere, instead of an error on one backend."""
+    return "\0" in text
+
+
 @contextlib.contextmanager
 def _available() -> Iterator[None]:
     """A database that cannot be reached is a StorageUnavailable (503), not an unexpected 500."""
@@ -128,12 +134,17 @@ def _available() -> Iterator[None]:
         yield
     except (OperationalError, InterfaceError) as exc:
         raise StorageUnavailable(f"metadata store unavailable: {exc.orig}") from exc
+    except DataError as exc:  # a value the database cannot hold (PostgreSQL text refuses NUL)
+        raise InvalidInput(f"the metadata store refused a value: {exc.orig}") from exc
 
 
 def _contains_any(texts: Collection[str]) -> ColumnElement[bool]:
     """Rows whose name or README contains one of `texts`: a substring scan in C inside the
     database, so rows that cannot match never reach the regex engine. (SQLite's LIKE ignores ASCII
-    case: a few extra candidates, never a missed one.)"""
+    case: a few extra candidates, never a missed one.) A text with NUL is no hint (PostgreSQL
+    cannot compare it): then every row is a candidate, as without hints."""
+    if any("\0" in t for t in texts):
+        return true()
     patterns = ["%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for t in texts]
     return or_(
         *[ArtifactRow.name.like(p, escape="\\") for p in patterns],
@@ -304,6 +315,8 @@ class SqlMetadataStore:
         return [item for _, item in taken], (taken[-1][0] if more and taken else None)
 
     def by_name(self, name: str, scope: Scope) -> list[ArtifactSummary]:
+        if _unstorable(name):
+            return []
         query = select(*_LISTED).where(ArtifactRow.name == name, *_in_scope(scope)).order_by(ArtifactRow.seq)
         with self._read() as session:
             return [_summary(r) for r in session.execute(query)]
@@ -553,6 +566,8 @@ class SqlMetadataStore:
 
     # -- accounts ----------------------------------------------------------------------------
     def get_user(self, name: str) -> User | None:
+        if _unstorable(name):
+            return None
         with self._read() as session:
             row = session.get(UserRow, name)
             return User(row.name, row.is_admin, row.password_hash) if row else None

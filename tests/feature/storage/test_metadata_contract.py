@@ -325,3 +325,15 @@ def test_file_safety_recording(metadata_store: SqlMetadataStore) -> None:
     assert again.files[0].unsafe
     with pytest.raises(NotFound):
         metadata_store.record_file_safety("nope", [config])
+
+
+def test_text_no_backend_can_hold_finds_nothing_alike(metadata_store: SqlMetadataStore) -> None:
+    """PostgreSQL text cannot hold NUL: looking such text up answers "nothing", as SQLite does,
+    never a database error."""
+    metadata_store.create(make("1", name="n1"))
+    assert metadata_store.by_name("n\x001", EVERYTHING) == []
+    assert metadata_store.get_user("admin\x00") is None
+    found = metadata_store.match_text(
+        compile_pattern("readme"), EVERYTHING, contains=["read\x00me", "readme"]
+    )
+    assert [s.id for s in found] == ["1"]
