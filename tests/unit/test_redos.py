@@ -1,7 +1,9 @@
 """The backtracking-hazard analyser on patterns from the ReDoS literature and on ordinary searches."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import pytest
-import re2
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -62,6 +64,15 @@ VULNERABLE = [
     (r"^\w+\s*\w+!", ADJACENT, r"\w+\s*\w+"),
     (r"(.*)(x?)(.*)$", ADJACENT, "(.*)(x?)(.*)"),
     (r"((.*a){4}){3}", NESTED, "(.*a){4}"),
+    # shapes the oracle test below turned up
+    (r"(a?b?)+$", NESTED, "(a?b?)+"),
+    (r"((a?)+b)+$", NESTED, "((a?)+b)+"),
+    (r"(a|ba*)+$", ALTERNATIVES, "(a|ba*)+"),
+    (r"(a+(b|.b))*$", ALTERNATIVES, "(a+(b|.b))*"),
+    (r"(ab?(b+)?)*$", NESTED, "(ab?(b+)?)*"),
+    (r"((b|a*)b)*$", ALTERNATIVES, "((b|a*)b)*"),
+    # RE2 quantifies the item before a flag group
+    (r"(a+)(?i)+$", NESTED, "(a+)(?i)+"),
 ]
 
 
@@ -97,11 +108,7 @@ ORDINARY = [
     r"(\.[a-z]+)+$",
     r"^(\w+\s+)+end$",
     r"^v?\d+(\.\d+)*(-[a-z0-9]+)?$",
-    r"(ab+)+",
-    r"(ab|ac)+",
-    r"(a|ab|abc)+$",
     r"(https?://)?huggingface\.co/[^/]+/[^/]+",
-    r"(http|https)+:",
     r"[[:alpha:]]+[[:digit:]]*",
     r"\pL+\d+",
     r"(?P<org>[^/]+)/(?P<model>.+)",
@@ -109,11 +116,26 @@ ORDINARY = [
     r"^\s*#\s*\w+",
     r"(?s)license:.*mit",
     r"\Qa+b\E",
+    r"[^\n]{0,200}bert",
+    # at the thresholds
     r"(.*a){10}",
     r"(a+){10}",
     r"a{1000}",
     r"(a{10}){100}",
-    r"[^\n]{0,200}bert",
+    # next to refused shapes, but each text splits one way only
+    r"(ab+)+",
+    r"(b+c)+$",
+    r"(b+bc)+$",
+    r"(ab|ac)+",
+    r"(a|ab|abc)+$",
+    r"(http|https)+:",
+    r"((a|ab)b)+$",
+    r"(a?)+$",
+    r"(a?b)+$",
+    r"(x(a?b?)y)+$",
+    r"(x|ya*)+$",
+    r"(ab?b)+$",
+    r"(x+(b|ab))*$",
 ]
 
 
@@ -199,27 +221,121 @@ def test_an_unbounded_repetition_of_one_is_always_refused(
     assert (hazard.construct, hazard.position) == (NESTED, len(prefix))
 
 
-_PIECES = st.sampled_from(["a", "b", ".", r"\d", "[ab]", "x", "(", ")", "|", "*", "+", "?", "{2}", "{1,3}"])
-
-
-@settings(max_examples=500, deadline=None)
-@given(st.lists(_PIECES, max_size=12).map("".join))
-def test_wrapping_in_a_group_keeps_the_verdict(pattern: str) -> None:
-    try:
-        re2.compile(pattern)
-    except re2.error:
-        assume(False)
-    hazard = analyse(pattern)
-    wrapped = analyse(f"x(?:{pattern})")
-    assert (hazard is None) == (wrapped is None)
-    if hazard is not None and wrapped is not None:
-        assert (wrapped.construct, wrapped.fragment) == (hazard.construct, hazard.fragment)
-        assert wrapped.position == hazard.position + 4
-
-
 @settings(max_examples=500, deadline=None)
 @given(st.text(max_size=40))
 def test_any_text_gets_a_verdict_quoting_the_pattern(pattern: str) -> None:
     hazard = analyse(pattern)
     if hazard is not None:
         assert pattern[hazard.position :].startswith(hazard.fragment.removesuffix("..."))
+
+
+# An oracle for what the analyser lets through: a small backtracking matcher, working as Python's
+# re and JavaScript's engines do, that counts its steps. Patterns are generated with their tree.
+
+
+@dataclass(frozen=True)
+class _Tree:
+    kind: str  # "chr", "cat", "alt" or "rep"
+    chars: str = ""
+    parts: tuple["_Tree", ...] = ()
+    low: int = 0
+    high: int | None = None
+
+
+class _Exploded(Exception):
+    pass
+
+
+def _steps(tree: _Tree, text: str, limit: int) -> int:
+    """Steps to decide whether the tree matches all of `text`, at most `limit`."""
+    count = 0
+
+    def match(node: _Tree, at: int, then: Callable[[int], bool]) -> bool:
+        nonlocal count
+        count += 1
+        if count > limit:
+            raise _Exploded
+        if node.kind == "chr":
+            return at < len(text) and text[at] in node.chars and then(at + 1)
+        if node.kind == "cat":
+            first, second = node.parts
+            return match(first, at, lambda after: match(second, after, then))
+        if node.kind == "alt":
+            return any(match(branch, at, then) for branch in node.parts)
+        body, low, high = node.parts[0], node.low, node.high
+
+        def turn(done: int, start: int) -> bool:
+            # A turn that reads nothing ends the loop, as in backtracking engines, unless it is
+            # one of the turns the minimum asks for.
+            if (high is None or done < high) and match(
+                body, start, lambda after: (after != start or done < low) and turn(done + 1, after)
+            ):
+                return True
+            return done >= low and then(start)
+
+        return turn(0, at)
+
+    try:
+        match(tree, 0, lambda end: end == len(text))
+    except _Exploded:
+        return limit
+    return count
+
+
+_Case = tuple[str, _Tree]
+
+
+def _extend(children: st.SearchStrategy[_Case]) -> st.SearchStrategy[_Case]:
+    def cat(pair: tuple[_Case, _Case]) -> _Case:
+        return pair[0][0] + pair[1][0], _Tree("cat", parts=(pair[0][1], pair[1][1]))
+
+    def alt(pair: tuple[_Case, _Case]) -> _Case:
+        return f"(?:{pair[0][0]}|{pair[1][0]})", _Tree("alt", parts=(pair[0][1], pair[1][1]))
+
+    def rep(case: tuple[_Case, tuple[str, int, int | None]]) -> _Case:
+        (text, tree), (symbol, low, high) = case
+        return f"(?:{text}){symbol}", _Tree("rep", parts=(tree,), low=low, high=high)
+
+    quantifiers = st.sampled_from([("*", 0, None), ("+", 1, None), ("?", 0, 1)])
+    return st.one_of(
+        st.tuples(children, children).map(cat),
+        st.tuples(children, children).map(alt),
+        st.tuples(children, quantifiers).map(rep),
+    )
+
+
+_TREES = st.recursive(
+    st.sampled_from([("a", _Tree("chr", "a")), ("b", _Tree("chr", "b")), ("[ab]", _Tree("chr", "ab"))]),
+    _extend,
+    max_leaves=8,
+)
+# Texts that no pattern over {a, b} matches, so an engine tries every way before it gives up.
+_EVIL: list[Callable[[int], str]] = [
+    lambda n: "a" * n + "c",
+    lambda n: "ab" * (n // 2) + "c",
+    lambda n: "aab" * (n // 3) + "c",
+]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(_TREES)
+def test_what_passes_does_not_explode_in_a_backtracking_engine(case: _Case) -> None:
+    pattern, tree = case
+    assume(analyse(pattern) is None)
+    for evil in _EVIL:
+        # Four times the text: at most 4^3 times the steps (cubic) for a pattern let through; an
+        # exponential one takes 2^18 times as many.
+        small, large = _steps(tree, evil(6), 10**6), _steps(tree, evil(24), 10**6)
+        assert large <= 64 * small, (pattern, evil(6))
+
+
+@settings(max_examples=500, deadline=None)
+@given(_TREES)
+def test_wrapping_in_a_group_keeps_the_verdict(case: _Case) -> None:
+    pattern = case[0]
+    hazard = analyse(pattern)
+    wrapped = analyse(f"x(?:{pattern})")
+    assert (hazard is None) == (wrapped is None)
+    if hazard is not None and wrapped is not None:
+        assert (wrapped.construct, wrapped.fragment) == (hazard.construct, hazard.fragment)
+        assert wrapped.position == hazard.position + 4

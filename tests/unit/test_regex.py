@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from tmr.errors import InvalidInput
@@ -11,12 +9,25 @@ def test_ordinary_patterns_search() -> None:
     assert compile_pattern("^whisper$").search("openai-whisper") is None
 
 
-def test_catastrophic_backtracking_pattern_runs_in_linear_time() -> None:
-    matcher = compile_pattern("(a+)+$")
-    started = time.perf_counter()
+def test_backtracking_hazards_are_refused_naming_the_construct() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        compile_pattern("(a+)+$")
+    assert refused.value.message.startswith("regex refused: nested quantifier (a+)+ at position 0 ")
+    assert "exponential" in refused.value.message
+
+
+def test_with_the_refusal_off_re2_runs_a_catastrophic_pattern() -> None:
+    matcher = compile_pattern("(a+)+$", refuse_backtracking=False)
+    # A backtracking engine would not finish this in our lifetime; RE2 is linear.
     assert matcher.search("a" * 100_000 + "b") is None
-    # Generous bound: a backtracking engine would not finish this in our lifetime.
-    assert time.perf_counter() - started < 5
+    assert matcher.search("xaaa") is not None
+
+
+def test_with_the_refusal_off_re2_still_refuses_what_it_cannot_run() -> None:
+    with pytest.raises(InvalidInput, match="linear-time engine"):
+        compile_pattern("(a{1,99999}){1,99999}$", refuse_backtracking=False)
+    with pytest.raises(InvalidInput, match="counted repetition"):
+        compile_pattern("(a{1,99999}){1,99999}$")
 
 
 @pytest.mark.parametrize(

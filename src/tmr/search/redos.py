@@ -6,19 +6,21 @@ contract expects such patterns answered with 400. The constructs, found from the
 
 - counted repetition: a count, or a product of nested counts, above MAX_COUNT (RE2's own limit):
   `a{100000}`, `(a{1,99999}){1,99999}`;
-- nested quantifier: a variable repetition inside a loop, where all the loop reads between two turns
-  of the inner repetition could be read by it too, so a text splits between the two in exponentially
-  many ways: `(a+)+`, `(\w+\s?)+$`, `((ab)*)+`; `(ab+)+` and `(\d+\.)+` pass;
-- overlapping alternatives in a loop: two branches read the same text, or one a prefix of the
-  other's that the next turn can continue: `(a|aa)+`, `(\d|\w)+`; `(ab|ac)+`, `(http|https)+` pass;
+- nested quantifier: a variable repetition inside a loop that can trade characters with the loop's
+  turns, so a run of them splits in exponentially many ways: `(a+)+`, `(\w+\s?)+$`, `((ab)*)+`,
+  `(a|ba*)+`, `(a?b?)+`; `(ab+)+` and `(\d+\.)+` pass, a required character ends each turn;
+- overlapping alternatives in a loop: two branches, each with the rest of the turn, read the same
+  text, or one a prefix of the other's that the next turn continues: `(a|aa)+`, `(\d|\w)+`;
+  `(ab|ac)+` and `(http|https)+` pass;
 - adjacent quantifiers: unbounded repetitions with only optional items between them that can trade
-  characters, each pair multiplying the time by the input length: `\d+\d+$`, `.*.*=.*` (Cloudflare's
-  2019 outage). `.*bert.*` passes: a required literal separates the two.
+  characters, each pair multiplying the time by the input's length: `\d+\d+$`, `.*.*=.*`
+  (Cloudflare's 2019 outage). `.*bert.*` passes: a required literal separates the two.
 
 A loop is a repetition without an upper bound, or whose count times the counts around it exceeds
 MAX_AMBIGUOUS_COUNT: `(.*a){10}` (at most n^10 steps) passes, `(.*a){11}` is refused, as OWASP lists
 `(.*a){x}` for x > 10. Character sets are over-approximated, so an unusual safe pattern may be
-refused; the ordinary ones in tests/unit/test_redos.py pass.
+refused; the ordinary ones in tests/unit/test_redos.py pass, and a step-counting backtracking
+matcher there checks that what passes does not explode.
 
 The parser reads RE2's syntax; what it does not know (lookaround, backreferences) is left for RE2 to
 refuse. Patterns beyond the analysis's own bounds (MAX_NESTING, a work budget) are refused.
@@ -321,23 +323,27 @@ class _Parser:
         start = self.pos
         items: list[_Node] = []
         while self.peek() not in ("", "|", ")"):
-            items.extend(self.repetition())
+            self.repetition(items)
         return _concat(items, start, self.pos)
 
-    def repetition(self) -> list[_Node]:
-        """One atom with its quantifier; `\\Q...\\E` gives several atoms, the last one quantified."""
+    def repetition(self, items: list[_Node]) -> None:
+        """Adds one atom with its quantifier to `items`; `\\Q...\\E` gives several atoms, the last
+        one quantified. After a flag group, as in `(ab)(?i)+`, RE2 quantifies the item before it."""
         atoms = self.atom()
         bounds = self.quantifier()
         if bounds is None:
-            return atoms
-        if not atoms:  # a quantifier after `(?i)` or at the start of a group
-            raise _Unsupported
+            items.extend(atoms)
+            return
+        if not atoms:
+            if not items:  # a quantifier at the start of a group
+                raise _Unsupported
+            atoms = [items.pop()]
         if self.peek() == "?":  # lazy: the same hazards
             self.pos += 1
         if self.peek() in ("*", "+", "?") or self.counted_at(self.pos) is not None:
             raise _Unsupported  # RE2 refuses `a**` and `a{2}{3}`
         body = atoms[-1]
-        return [*atoms[:-1], _repeat(body, bounds[0], bounds[1], body.start, self.pos)]
+        items.extend([*atoms[:-1], _repeat(body, bounds[0], bounds[1], body.start, self.pos)])
 
     def quantifier(self) -> tuple[int, int | None] | None:
         symbol = self.peek()
@@ -418,9 +424,9 @@ class _Parser:
 
     def flags(self) -> bool:
         """Reads `i-s)` or `i:` after `(?`; True for the bare form, which ends the group."""
-        if self.peek() == ":":  # `(?:`, a plain non-capturing group
+        if self.peek() in (":", ")"):  # `(?:`, a plain non-capturing group; `(?)`, no flags
             self.pos += 1
-            return False
+            return self.text[self.pos - 1] == ")"
         on = True
         seen = False
         while True:
@@ -515,7 +521,7 @@ class _Parser:
             while len(digits) < 3 and self.peek() in tuple("01234567"):
                 digits += self.peek()
                 self.pos += 1
-            if symbol != "0" and len(digits) < 3:
+            if symbol != "0" and len(digits) < 2:
                 raise _Unsupported  # a backreference
             return int(digits, 8)
         if symbol and not symbol.isalnum() and symbol != "_":
@@ -638,7 +644,8 @@ def _counts(pattern: str, tree: _Node) -> Hazard | None:
         if isinstance(node, _Repeat):
             count = _count(node)
             if count > MAX_COUNT:
-                return _hazard(pattern, node, "counted repetition", f"repeats up to {count:,} times")
+                times = f"{'up to' if node.max is not None else 'at least'} {count:,} times"
+                return _hazard(pattern, node, "counted repetition", f"repeats {times}")
             product *= count
             outermost = outermost or (node if count > 1 else None)
             if product > MAX_COUNT and outermost is not None:
@@ -685,70 +692,93 @@ def _loops(pattern: str, tree: _Node, budget: _Budget) -> Hazard | None:
 
 @dataclass(frozen=True, slots=True)
 class _Follow:
-    """What follows a node within a turn of a loop: `items[start:]`, then `outer`."""
+    """What comes next within a turn of a loop, reading one way: `items[start:]`, then `outer`.
+    Reading backwards, `items` are in reverse order."""
 
     items: tuple[_Node, ...]
     start: int
     outer: _Follow | None
 
 
-def _overlapping_alternatives(loop: _Repeat, budget: _Budget) -> bool:
-    """Two branches of an alternation in the loop that, each followed by the rest of the turn,
-    can read the same text."""
-    turn_first = loop.body.first
+@dataclass(frozen=True, slots=True)
+class _Prefix:
+    """The single characters a branch with the rest of its turn reads, from one end: all it reads
+    when `whole`, else `then` holds the characters that can come next."""
 
-    def first(node: _Node, follow: _Follow | None) -> _Ranges:
-        found = [node.first]
-        nullable = node.nullable
-        while nullable and follow is not None:
-            for item in follow.items[follow.start :]:
+    steps: tuple[_Ranges, ...]
+    whole: bool
+    then: _Ranges
+
+
+def _overlapping_alternatives(loop: _Repeat, budget: _Budget) -> bool:
+    """Two branches of an alternation in the loop that, each with the rest of the turn, can read
+    the same text: compared from their starts with what follows them, and from their ends with
+    what precedes them, as in `(a+(b|.b))*`."""
+
+    def visit(node: _Node, after: _Follow | None, before: _Follow | None) -> bool:
+        if isinstance(node, _Alt) and (
+            _branches_overlap(node.branches, after, loop.body.first, False, budget)
+            or _branches_overlap(node.branches, before, loop.body.last, True, budget)
+        ):
+            return True
+        if isinstance(node, _Concat):
+            items, reverse, count = node.items, node.items[::-1], len(node.items)
+            return any(
+                visit(item, _Follow(items, i + 1, after), _Follow(reverse, count - i, before))
+                for i, item in enumerate(items)
+            )
+        if isinstance(node, _Repeat) and node.max != 1:  # another of its turns may come next
+            again = (node,)
+            return visit(node.body, _Follow(again, 0, after), _Follow(again, 0, before))
+        return any(visit(child, after, before) for child in _children(node))
+
+    return visit(loop.body, None, None)
+
+
+def _branches_overlap(
+    branches: tuple[_Node, ...], context: _Follow | None, edge: _Ranges, backwards: bool, budget: _Budget
+) -> bool:
+    """`edge`: the characters a turn starts with (ends with, reading backwards)."""
+
+    def end(node: _Node) -> _Ranges:
+        found = [node.last if backwards else node.first]
+        nullable, rest = node.nullable, context
+        while nullable and rest is not None:
+            for item in rest.items[rest.start :]:
                 budget.spend()
-                found.append(item.first)
+                found.append(item.last if backwards else item.first)
                 if not item.nullable:
                     nullable = False
                     break
-            follow = follow.outer
-        return _union(*found, turn_first if nullable else _NONE)
+            rest = rest.outer
+        return _union(*found, edge if nullable else _NONE)
 
-    def visit(node: _Node, follow: _Follow | None) -> bool:
-        if isinstance(node, _Alt):
-            # In order of their lowest first character, so each branch meets only the few after it
-            # whose first characters can overlap its own: long lists of names stay cheap.
-            branches = sorted(
-                ((first(b, follow), _prefix(b, follow, budget)) for b in node.branches),
-                key=lambda branch: branch[0][0][0] if branch[0] else _TOP + 1,
-            )
-            for i, (one_first, one) in enumerate(branches):
-                for other_first, other in branches[i + 1 :]:
-                    if not one_first or not other_first or other_first[0][0] > one_first[-1][1]:
-                        break
-                    budget.spend()
-                    if _meets(one_first, other_first) and _overlap(one, other, turn_first, budget):
-                        return True
-        if isinstance(node, _Concat):
-            return any(visit(item, _Follow(node.items, i + 1, follow)) for i, item in enumerate(node.items))
-        if isinstance(node, _Repeat) and node.max != 1:  # its next turn may follow
-            return visit(node.body, _Follow((node,), 0, follow))
-        return any(visit(child, follow) for child in _children(node))
-
-    return visit(loop.body, None)
+    # In order of their lowest end character, so each branch meets only the few after it whose
+    # end characters can overlap its own: long lists of names stay cheap.
+    ordered = sorted(
+        ((end(b), _prefix(b, context, edge, backwards, budget)) for b in branches),
+        key=lambda branch: branch[0][0][0] if branch[0] else _TOP + 1,
+    )
+    for i, (one_end, one) in enumerate(ordered):
+        for other_end, other in ordered[i + 1 :]:
+            if not one_end or not other_end or other_end[0][0] > one_end[-1][1]:
+                break
+            budget.spend()
+            if _meets(one_end, other_end) and _overlap(one, other, edge, budget):
+                return True
+    return False
 
 
-_Prefix = tuple[list[_Ranges], bool]
-
-
-def _prefix(node: _Node, follow: _Follow | None, budget: _Budget) -> _Prefix:
-    """The single characters that `node` and what follows it start with, and whether they are all
-    the turn reads."""
+def _prefix(node: _Node, context: _Follow | None, edge: _Ranges, backwards: bool, budget: _Budget) -> _Prefix:
     steps: list[_Ranges] = []
     stack: list[tuple[tuple[_Node, ...], int]] = [((node,), 0)]
     while len(steps) < _PREFIX_STEPS:
         budget.spend()
         if not stack:
-            if follow is None:
-                return steps, True
-            stack.append((follow.items, follow.start))
-            follow = follow.outer
+            if context is None:
+                return _Prefix(tuple(steps), True, _NONE)
+            stack.append((context.items, context.start))
+            context = context.outer
             continue
         items, index = stack.pop()
         if index >= len(items):
@@ -758,31 +788,59 @@ def _prefix(node: _Node, follow: _Follow | None, budget: _Budget) -> _Prefix:
         if isinstance(item, _Group):
             stack.append(((item.body,), 0))
         elif isinstance(item, _Concat):
-            stack.append((item.items, 0))
+            stack.append((item.items[::-1] if backwards else item.items, 0))
         elif isinstance(item, _Char):
             steps.append(item.first)
         elif not isinstance(item, _Empty):
-            return steps, False
-    return steps, False
+            return _Prefix(tuple(steps), False, _next(item, stack, context, edge, backwards, budget))
+    return _Prefix(tuple(steps), False, _ANY)
 
 
-def _overlap(one: _Prefix, other: _Prefix, turn_first: _Ranges, budget: _Budget) -> bool:
-    """Whether, in a loop whose turns start with `turn_first`, two branches (with the rest of the
-    turn) whose first characters meet can read the same text: both match it, or one matches a
-    prefix of the other's text and the next turn goes on."""
-    (a, a_whole), (b, b_whole) = one, other
+def _next(
+    item: _Node,
+    stack: list[tuple[tuple[_Node, ...], int]],
+    context: _Follow | None,
+    edge: _Ranges,
+    backwards: bool,
+    budget: _Budget,
+) -> _Ranges:
+    """The characters that can come next where `_prefix` stopped at `item`."""
+    found = [item.last if backwards else item.first]
+    if not item.nullable:
+        return found[0]
+    rests = [(items, index) for items, index in reversed(stack)]
+    while context is not None:
+        rests.append((context.items, context.start))
+        context = context.outer
+    for items, index in rests:
+        for node in items[index:]:
+            budget.spend()
+            found.append(node.last if backwards else node.first)
+            if not node.nullable:
+                return _union(*found)
+    return _union(*found, edge)
+
+
+def _overlap(one: _Prefix, other: _Prefix, edge: _Ranges, budget: _Budget) -> bool:
+    """Whether two branches, each with the rest of its turn, can read the same text: both read it
+    whole, or one reads a part of the other's that a neighbouring turn (starting or ending with
+    `edge`) continues."""
+    a, b = one.steps, other.steps
     shared = min(len(a), len(b))
     for x, y in zip(a[:shared], b[:shared], strict=True):
         budget.spend()
         if not _meets(x, y):
             return False
-    if not (a_whole and len(a) == shared) and not (b_whole and len(b) == shared):
-        return True  # neither has ended where the known characters stop: assume the worst
-    if len(a) == len(b) and a_whole and b_whole:
+    a_ended = one.whole and len(a) == shared
+    b_ended = other.whole and len(b) == shared
+    if a_ended and b_ended:
         return True  # the same text in two ways
-    # One branch ended; the other must go on with a character the next turn can start with.
-    longer = b if a_whole and len(a) == shared else a
-    return _meets(longer[shared], turn_first) if len(longer) > shared else True
+    if not a_ended and not b_ended:  # at least one goes on past what is known of it
+        return _meets(
+            a[shared] if len(a) > shared else one.then, b[shared] if len(b) > shared else other.then
+        )
+    longer = other if a_ended else one
+    return _meets(longer.steps[shared] if len(longer.steps) > shared else longer.then, edge)
 
 
 def _variable(node: _Repeat) -> bool:
@@ -831,7 +889,9 @@ def _nested_quantifier(loop: _Repeat, budget: _Budget) -> bool:
     """A variable repetition inside the loop that can trade characters with the loop's other turns:
     all the turn reads after it (or before it) could be read by it, and some turn can be made of
     its characters alone, so a run of them splits between it and the turns in many ways. Or
-    optional parts that can each make a turn alone, as in `(a?b?)+`, where `ab` is one turn or two.
+    optional parts that can each make a turn alone, as in `(a?b?)+`, where `ab` is one turn or two;
+    or parts ambiguous in every turn: a repetition that needs a turn of an optional body (`(a?)+`),
+    or neighbouring repetitions that can trade characters (`b?(b+)?`).
     """
     context: list[tuple[tuple[_Node, ...], int]] = []
     # Per sequence and character set: the indices of the items that cannot be read.
@@ -848,6 +908,14 @@ def _nested_quantifier(loop: _Repeat, budget: _Budget) -> bool:
         return True
 
     def visit(node: _Node) -> bool:
+        if (
+            isinstance(node, _Repeat)
+            and node.min >= 1
+            and node.max != 1
+            and node.body.nullable
+            and node.body.chars
+        ):
+            return True  # `(a?)+` reads `a` in one turn or two, once in each turn of the loop
         if isinstance(node, _Repeat) and _variable(node):
             chars = node.body.chars
             # At most once a turn (`a?`), it cannot split text between turns by itself.
@@ -857,6 +925,8 @@ def _nested_quantifier(loop: _Repeat, budget: _Budget) -> bool:
             ):
                 return True
         if isinstance(node, _Concat):
+            if _trade(node, budget, bounded=True):
+                return True  # `b?(b+)?` reads `b` two ways in every turn
             consuming = sum(1 for item in node.items if item.chars)
             if node.nullable and consuming > 1 and side_absorbed(_NONE, True) and side_absorbed(_NONE, False):
                 return True
@@ -872,41 +942,49 @@ def _nested_quantifier(loop: _Repeat, budget: _Budget) -> bool:
     return visit(loop.body)
 
 
-def _edges(node: _Node, from_start: bool) -> list[_Repeat]:
-    """The unbounded repetitions that can read a match's first (or last) character."""
-    if isinstance(node, _Repeat) and node.max is None:
+def _edges(node: _Node, from_start: bool, bounded: bool) -> list[_Repeat]:
+    """The repetitions that can read a match's first (or last) character: the unbounded ones, and
+    with `bounded` all of variable length."""
+    if isinstance(node, _Repeat) and (node.max is None or (bounded and node.max > node.min)):
         return [node]
     if isinstance(node, _Group | _Repeat):
-        return _edges(node.body, from_start)
+        return _edges(node.body, from_start, bounded)
     if isinstance(node, _Alt):
-        return [r for branch in node.branches for r in _edges(branch, from_start)]
+        return [r for branch in node.branches for r in _edges(branch, from_start, bounded)]
     if isinstance(node, _Concat):
         found: list[_Repeat] = []
         for item in node.items if from_start else reversed(node.items):
-            found.extend(_edges(item, from_start))
+            found.extend(_edges(item, from_start, bounded))
             if not item.nullable:
                 break
         return found
     return []
 
 
+def _trade(node: _Concat, budget: _Budget, bounded: bool) -> tuple[_Node, _Node] | None:
+    """Two repetitions in the sequence, with only optional items between them, that can trade
+    characters; returned as the items holding them."""
+    before: list[tuple[_Repeat, _Node]] = []  # repetitions that can end the text so far
+    for item in node.items:
+        for head in _edges(item, True, bounded):
+            for tail, owner in before:
+                budget.spend()
+                if _meets(tail.body.first, head.body.first) and _meets(tail.body.last, head.body.last):
+                    return owner, item
+        tails = [(tail, item) for tail in _edges(item, False, bounded)]
+        before = [*before, *tails] if item.nullable else tails
+    return None
+
+
 def _adjacent(pattern: str, tree: _Node, budget: _Budget) -> Hazard | None:
     """Two unbounded repetitions with only optional items between them that can trade text."""
     for node in _walk(tree):
-        if not isinstance(node, _Concat):
-            continue
-        before: list[tuple[_Repeat, _Node]] = []  # repetitions that can end the text so far
-        for item in node.items:
-            for head in _edges(item, from_start=True):
-                for tail, owner in before:
-                    budget.spend()
-                    if _meets(tail.body.first, head.body.first) and _meets(tail.body.last, head.body.last):
-                        return Hazard(
-                            "adjacent quantifiers",
-                            _fragment(pattern, owner.start, item.end),
-                            owner.start,
-                            "multiply a backtracking engine's time by the input length",
-                        )
-            tails = [(tail, item) for tail in _edges(item, from_start=False)]
-            before = [*before, *tails] if item.nullable else tails
+        if isinstance(node, _Concat) and (pair := _trade(node, budget, bounded=False)):
+            first, last = pair
+            return Hazard(
+                "adjacent quantifiers",
+                _fragment(pattern, first.start, last.end),
+                first.start,
+                "multiply a backtracking engine's time by the input length",
+            )
     return None
