@@ -8,7 +8,6 @@ from tests.support import auth_request
 from tmr.accounts.models import SYSTEM
 from tmr.app import create_app
 from tmr.container import Registry
-from tmr.search.service import SearchService
 
 
 @pytest.fixture
@@ -181,8 +180,7 @@ def test_ordinary_patterns_search_as_before(
 def test_with_the_refusal_off_a_catastrophic_pattern_runs_on_re2(
     make_registry: Callable[..., Registry],
 ) -> None:
-    registry = make_registry()
-    registry.search = SearchService(registry.store, registry.settings.page_size, refuse_backtracking=False)
+    registry = make_registry(regex_refuse_backtracking=False)  # TMR_REGEX_REFUSE_BACKTRACKING=false
     with TestClient(create_app(registry=registry)) as client:
         auth = {"X-Authorization": client.put("/authenticate", json=auth_request()).json()}
         register(client, auth, "dataset", "https://example.com/d/banana")
