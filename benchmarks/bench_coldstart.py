@@ -15,21 +15,16 @@ of a fleet. Lambda gives the init phase 10 s; the figure to watch is "first /hea
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 from common import ROOT
-from sqlalchemy.engine import make_url
 from tests import services
 from tests.e2e.test_lambda_package import Child, delete_prefix, lambda_environment, load_builder
 from tests.emulator.server import running_emulator
@@ -49,21 +44,6 @@ def load_services() -> None:
         if line.startswith("export ") and "=" in line:
             key, _, value = line.removeprefix("export ").partition("=")
             os.environ[key] = value.strip().strip("'\"")
-
-
-@contextlib.contextmanager
-def fresh_database() -> Iterator[str]:
-    """A database of its own on the services' cluster, dropped afterwards."""
-    url = make_url(services.require("postgres"))
-    name = f"tmr_bench_coldstart_{secrets.token_hex(4)}"
-    admin = f"host={url.host} port={url.port} user={url.username} dbname={url.database}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
 
 
 def cold_start(python: str, package_dir: Path, env: dict[str, str], log_path: Path) -> dict[str, float]:
@@ -110,7 +90,10 @@ def main() -> None:
     unpacked = work / "task"
     with zipfile.ZipFile(package.zip_path) as archive:
         archive.extractall(unpacked)
-    with running_emulator() as emulator, fresh_database() as database_url:
+    with (
+        running_emulator() as emulator,
+        services.fresh_postgres_database("tmr_bench_coldstart") as database_url,
+    ):
         env = lambda_environment(
             unpacked, work / "home", database_url, services.require("s3"), emulator.env()
         )

@@ -9,10 +9,15 @@ loudly instead of letting a green run hide that half the suite never ran.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+from collections.abc import Iterator
 from typing import Literal, NoReturn, TypedDict, overload
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 SERVICE_HINT = "start it with `scripts/services.sh start && source .services/env`"
 
@@ -72,3 +77,19 @@ def require(name: Literal["postgres", "s3"]) -> str | S3Settings:
             missing("S3 (SeaweedFS)", "TMR_TEST_S3_ENDPOINT")
         return settings
     raise ValueError(f"unknown service {name!r}; expected 'postgres' or 's3'")
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """A database of its own on the services' cluster (named `<prefix>_<random>`), dropped
+    afterwards: tests and benchmarks never share one, whatever ran before them."""
+    url = make_url(require("postgres"))
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = f"host={url.host} port={url.port} user={url.username} dbname={url.database}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]

@@ -7,9 +7,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests import services
 from tests.emulator.server import EmulatorServer, running_emulator
@@ -25,14 +23,8 @@ def emulator() -> Iterator[EmulatorServer]:
 @pytest.fixture(scope="module")
 def postgres_database() -> Iterator[str]:
     """A database of its own on the throwaway cluster, dropped afterwards."""
-    url = make_url(services.require("postgres"))
-    name = f"tmr_e2e_{secrets.token_hex(4)}"
-    admin = f"host={url.host} port={url.port} user={url.username} dbname={url.database}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+    with services.fresh_postgres_database("tmr_e2e") as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["embedded", "postgres+s3"])
