@@ -443,3 +443,19 @@ def test_a_private_upload_is_served_to_its_owner_only(hub: Hub, registry: Regist
         hf_hub_download(
             "acme/secret-model", "config.json", endpoint=hub.url, token=bob, cache_dir=tmp_path / "bob"
         )
+
+
+def test_file_downloads_through_the_door_are_audited_like_packages(hub: Hub) -> None:
+    artifact_id = hub.register("model", BERT)["metadata"]["id"]
+    auth = {"X-Authorization": hub.token}
+
+    def downloads() -> int:
+        trail = httpx.get(f"{hub.url}/artifact/model/{artifact_id}/audit", headers=auth).json()
+        return sum(entry["action"] == "DOWNLOAD" for entry in trail)
+
+    assert downloads() == 0
+    hf_hub_download(BERT, "config.json", endpoint=hub.url, token=hub.token, cache_dir=hub.cache)
+    assert downloads() == 1  # the metadata HEAD is not a download; the GET is
+    resolve = f"{hub.url}/{BERT}/resolve/main/config.json"
+    assert httpx.get(resolve, headers={**auth, "Range": "bytes=5-9"}).status_code == 206
+    assert downloads() == 1  # a later part of a file resumes a download already counted

@@ -6,7 +6,7 @@ Create Date: 2026-11-26
 
 Recorded with a file's bytes so that a package's zip headers are known before any byte is read:
 exact lengths, Range requests and resumed downloads. Files stored before this revision get theirs
-on their next download (`ArtifactService.ensure_checksums`).
+on their next download (`FileMirror.ensure_mirrored`, artifacts/mirror.py).
 """
 
 from __future__ import annotations
