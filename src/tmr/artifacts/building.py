@@ -80,9 +80,8 @@ def describe(type_: ArtifactType, name: str, url: str, snapshot: SourceSnapshot)
     links: list[ArtifactLink] = []
     if type_ is ArtifactType.MODEL:
         try:
-            links = references(
-                snapshot.card, facts.get("config"), facts.get("adapter_config"), snapshot.readme
-            )
+            hub = snapshot.hub_facts()
+            links = references(snapshot.card, hub.config, hub.adapter_config, snapshot.readme)
         except InvalidInput as exc:
             notes.append(exc.message)
             facts["lineage_error"] = exc.message

@@ -82,7 +82,11 @@ class DownloadPlan:
     headers: Mapping[str, str]
     media_type: str | None = None
     body: Body | None = None  # None: no content (304, 307, HEAD)
-    redirect: str | None = None  # the Location of a 307 (also in `headers`)
+
+    @property
+    def redirect(self) -> str | None:
+        """Where a 307 sends the client (its `Location`)."""
+        return self.headers.get("Location") if self.status == 307 else None
 
 
 Reader = Callable[[int, int], Iterator[bytes]]

@@ -134,8 +134,7 @@ class DownloadService:
             return DownloadPlan(304, headers)
         stale = conditions.stale_range(package.etag)
         span = conditions.span(package.etag, package.length)
-        if span is None or span[0] == 0:
-            self._artifacts.record(principal, artifact, "DOWNLOAD")
+        self._audit(principal, artifact, span)
 
         target = self._redirect_target(redirect)
         # S3 ignores If-Range, so a stale one redirected would splice the new package's bytes onto
@@ -145,7 +144,7 @@ class DownloadService:
             headers["Location"] = target.presigned_url(package.identity, self._expires_s, filename)
             headers["Cache-Control"] = "private, no-store"  # the URL expires; the ETag still validates
             headers.pop("Accept-Ranges")
-            return DownloadPlan(307, headers, redirect=headers["Location"])
+            return DownloadPlan(307, headers)
 
         known = self._digests.eager(package, self._blobs)
         _announce(headers, known)
@@ -225,8 +224,7 @@ class DownloadService:
                 raise IntegrityError(f"{path} could not be mirrored")
         self._refuse_unsafe_file(file)
         span = conditions.span(etag, file.size)
-        if span is None or span[0] == 0:
-            self._artifacts.record(principal, artifact, "DOWNLOAD")
+        self._audit(principal, artifact, span)
         sha256 = file.sha256
         return serve_bytes(
             file.size,
@@ -237,9 +235,15 @@ class DownloadService:
             local=self._blobs.local,
         )
 
+    def _audit(self, principal: Principal, artifact: Artifact, span: tuple[int, int] | None) -> None:
+        """A download is audited once: by the request that starts at byte 0 (a resumed one that
+        asks for the rest is the same download)."""
+        if span is None or span[0] == 0:
+            self._artifacts.record(principal, artifact, "DOWNLOAD")
+
     @staticmethod
     def _refuse_unsafe_file(file: FileEntry) -> None:
-        if unsafe_paths([(file.path, file)]):
+        if file.unsafe:
             raise UnsafeContent(
                 f"{file.path} imports code on load and is not served through the Hugging Face door "
                 "(GET /download/{id}?allow_unsafe=true can fetch it)",
