@@ -16,6 +16,7 @@ from tmr.api.uploads import UPLOAD_PATH
 from tmr.container import Registry, build_registry
 from tmr.observability.logs import configure_logging
 from tmr.settings import Settings
+from tmr.web.app import install_web
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     for module in (system, search, rating, uploads, artifacts, analysis, downloads):
         app.include_router(module.router)
     app.include_router(hfcompat.router)  # Hugging Face-compatible reads, after the contract's routes
+    install_web(app)  # the browser UI: `/`, `/ui/...` and `/static/...`, beside the contract
     # Outermost last: the prefix is stripped first, then CORS, the body cap and the request log.
     app.add_middleware(RequestLog, metrics=registry.metrics, emf=settings.emf_enabled)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, exempt=UPLOAD_PATH)

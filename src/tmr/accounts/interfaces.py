@@ -26,6 +26,10 @@ class AccountRepository(Protocol):
         """Atomically count one use of a live token; False when unknown, expired or used up."""
         ...
 
+    def revoke_token(self, jti: str) -> None:
+        """Spend every remaining use of a token: it is refused from now on."""
+        ...
+
     def state(self, key: str, default: str) -> str:
         """A registry-wide value, written with `default` the first time (first writer wins)."""
         ...

@@ -6,6 +6,7 @@ budget (10 hours or 1,000 uses by default), so a copied token cannot outlive its
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -68,13 +69,24 @@ class AccountService:
             ok = any(hmac.compare_digest(given, p.encode("utf-8")) for p in self._admin_passwords)
         if not ok:
             raise BadCredentials("the user or password is invalid")
+        return self._issue(user, self._max_uses)
+
+    def issue(self, principal: Principal, max_uses: int) -> str:
+        """A token for `principal` with a use budget of its own (the workload's clients each get
+        one sized to their requests, so load never spends a person's session)."""
+        user = self._repo.get_user(principal.name)
+        if user is None or principal.is_system:
+            raise Unauthenticated("no such user")
+        return self._issue(user, max(1, min(max_uses, self._max_uses * 100)))
+
+    def _issue(self, user: User, max_uses: int) -> str:
         now = datetime.now(UTC)
         token = IssuedToken(
             jti=secrets.token_hex(16),
             user_name=user.name,
             issued_at=now,
             expires_at=now + self._ttl,
-            max_uses=self._max_uses,
+            max_uses=max_uses,
         )
         self._repo.add_token(token)
         claims = {
@@ -85,6 +97,43 @@ class AccountService:
             "exp": int(token.expires_at.timestamp()),
         }
         return BEARER + jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+
+    @property
+    def token_ttl_s(self) -> int:
+        return int(self._ttl.total_seconds())
+
+    def revoke(self, token: str) -> None:
+        """End a token now (signing out): its record is spent, so no copy of it works again."""
+        claims = self._claims(token, verify_exp=False)
+        if claims is not None:
+            self._repo.revoke_token(str(claims["jti"]))
+
+    def form_key(self, token: str) -> str:
+        """The anti-CSRF key of a session: an HMAC of the token's id, so a form is bound to the
+        session that rendered it and a key from another user's session is refused."""
+        claims = self._claims(token, verify_exp=False)
+        jti = str(claims["jti"]) if claims is not None else ""
+        return hmac.new(self._secret.encode(), b"form:" + jti.encode(), hashlib.sha256).hexdigest()
+
+    def check_form_key(self, token: str, key: str | None) -> bool:
+        if not key or self._claims(token, verify_exp=False) is None:
+            return False
+        return hmac.compare_digest(self.form_key(token).encode(), key.encode("utf-8", "replace"))
+
+    def _claims(self, token: str, *, verify_exp: bool) -> dict[str, object] | None:
+        raw = token.strip()
+        if raw[: len(BEARER)].lower() == BEARER:
+            raw = raw[len(BEARER) :].strip()
+        try:
+            claims: dict[str, object] = jwt.decode(
+                raw,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                options={"require": ["jti", "sub"], "verify_exp": verify_exp},
+            )
+        except jwt.PyJWTError:
+            return None
+        return claims
 
     def check(self, header: str | None) -> Principal:
         """Who is behind an X-Authorization value, with or without the `bearer ` prefix."""

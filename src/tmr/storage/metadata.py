@@ -616,6 +616,10 @@ class SqlMetadataStore:
             )
             return bool(getattr(result, "rowcount", 0) == 1)
 
+    def revoke_token(self, jti: str) -> None:
+        with self._write() as session:
+            session.execute(update(TokenRow).where(TokenRow.jti == jti).values(uses=TokenRow.max_uses))
+
     def peek_state(self, key: str) -> str | None:
         with self._read() as session:
             row = session.get(KeyValueRow, key)

@@ -1,0 +1,1 @@
+"""One module per page family; each exports a `router` of `PageRoute`s."""
