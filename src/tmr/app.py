@@ -9,7 +9,18 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tmr import __version__
-from tmr.api import analysis, artifacts, downloads, hfcompat, rating, search, system, uploads
+from tmr.api import (
+    analysis,
+    artifacts,
+    downloads,
+    hfcompat,
+    operations,
+    rating,
+    search,
+    system,
+    uploads,
+    workload,
+)
 from tmr.api.errors import install_error_handlers
 from tmr.api.middleware import ApiPrefix, BodyLimit, RequestLog
 from tmr.api.uploads import UPLOAD_PATH
@@ -41,10 +52,14 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     # read as `/artifact/{artifact_type}`.
     for module in (system, search, rating, uploads, artifacts, analysis, downloads):
         app.include_router(module.router)
+    app.include_router(operations.router)  # tmr's operations feed (the dashboard's data)
+    app.include_router(workload.router)  # tmr's download workload, run from the dashboard
     app.include_router(hfcompat.router)  # Hugging Face-compatible reads, after the contract's routes
     install_web(app)  # the browser UI: `/`, `/ui/...` and `/static/...`, beside the contract
     # Outermost last: the prefix is stripped first, then CORS, the body cap and the request log.
-    app.add_middleware(RequestLog, metrics=registry.metrics, emf=settings.emf_enabled)
+    app.add_middleware(
+        RequestLog, metrics=registry.metrics, emf=settings.emf_enabled, activity=registry.activity
+    )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, exempt=UPLOAD_PATH)
     app.add_middleware(
         CORSMiddleware,

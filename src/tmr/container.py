@@ -18,7 +18,10 @@ from tmr.artifacts.registration import RegistrationService
 from tmr.artifacts.service import ArtifactService
 from tmr.downloads.service import DownloadService
 from tmr.hub.service import HubService, OidReader
+from tmr.observability.activity import ActivityRecorder
+from tmr.observability.interfaces import OperationsFeed
 from tmr.observability.metrics import RequestMetrics
+from tmr.observability.operations import OperationsService
 from tmr.observability.status import HealthService
 from tmr.rating.engine import default_engine
 from tmr.rating.service import RatingService
@@ -29,6 +32,10 @@ from tmr.storage.blobs.base import BlobStore, Presigner
 from tmr.storage.blobs.factory import make_blob_store
 from tmr.storage.database import make_engine
 from tmr.storage.metadata import SqlMetadataStore
+from tmr.storage.operations import SqlOperationsStore
+from tmr.storage.workloads import SqlWorkloadStore
+from tmr.workload.runner import HttpRunner
+from tmr.workload.service import WorkloadService
 
 
 class MetadataStore(ArtifactRepository, AccountRepository, StateStore, Protocol):
@@ -65,6 +72,9 @@ class Registry:
     analysis: AnalysisService
     health: HealthService
     metrics: RequestMetrics
+    activity: ActivityRecorder  # this instance's minutes and log lines, flushed to the store
+    operations: OperationsFeed
+    workloads: WorkloadService
 
     def reset(self) -> None:
         """The system default state: no artifacts, no audit, no stored files, only the default
@@ -76,14 +86,19 @@ class Registry:
             self.blobs.delete_packages()  # materialised downloads: copies, not blobs, so not orphans
 
     def close(self) -> None:
+        self.activity.close()  # the last flush, while the store is still open
         self.sources.close()
         self.store.dispose()
 
 
 def build_registry(settings: Settings, *, run_migrations: bool = True) -> Registry:
-    store: MetadataStore = SqlMetadataStore(make_engine(settings.resolved_database_url))
+    engine = make_engine(settings.resolved_database_url)
+    store: MetadataStore = SqlMetadataStore(engine)
     if run_migrations:
         store.migrate()
+    operations = SqlOperationsStore(engine)
+    activity = ActivityRecorder(operations, flush_interval_s=settings.ops_flush_s)
+    activity.logs.attach()
     blobs = make_blob_store(
         settings.resolved_blob_store,
         data_dir=settings.data_dir,
@@ -115,6 +130,7 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         eager_digest_bytes=settings.eager_digest_bytes,
         presigned_redirects=settings.download_redirect == "presigned",
         redirect_expires_s=settings.download_redirect_expires_s,
+        events=activity,
     )
     metrics = RequestMetrics()
     health = HealthService(
@@ -140,6 +156,7 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
             ratings,
             gate_models=settings.ingest_gate == "enforce",
             upload_limits=settings.upload_limits,
+            events=activity,
         ),
         downloads=downloads,
         hub=HubService(artifacts, files, store, downloads, OidReader(store, blobs)),
@@ -153,4 +170,9 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         analysis=AnalysisService(artifacts, store, sources),
         health=health,
         metrics=metrics,
+        activity=activity,
+        operations=OperationsService(operations, activity, health),
+        workloads=WorkloadService(
+            SqlWorkloadStore(engine), artifacts, accounts, HttpRunner(), inline=settings.workload_inline
+        ),
     )

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     metrics_emf: Literal["auto", "on", "off"] = Field(default="auto", alias="TMR_METRICS_EMF")
     lambda_function: str | None = Field(default=None, alias="AWS_LAMBDA_FUNCTION_NAME")
     log_file: Path | None = Field(default=None, alias="LOG_FILE")
+    # The operations dashboard's data is written to the metadata store when a request ends at
+    # least this long after the last write (and before the dashboard reads, and at shutdown).
+    ops_flush_s: float = Field(default=5.0, ge=0, alias="TMR_OPS_FLUSH_S")
     # Comma-separated in the environment (a JSON list works too).
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["*"], alias="TMR_CORS_ORIGINS"
@@ -125,6 +128,10 @@ class Settings(BaseSettings):
     # Whether a cold start brings the schema up to date (under PostgreSQL's advisory lock); off,
     # the deployment runs `{"tmr": "migrate"}` itself before traffic reaches new code.
     migrate_on_start: bool = Field(default=True, alias="TMR_MIGRATE_ON_START")
+    # The download workload (tmr.workload.service): true runs it inside the request that starts it,
+    # its time limit clamped to 25 s (API Gateway answers within 29 s). The Lambda deployment sets
+    # it, since nothing may outlive a request there; a server process runs it as a background task.
+    workload_inline: bool = Field(default=False, alias="TMR_WORKLOAD_INLINE")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -24,6 +24,9 @@ MODEL, CODE = "model", "code"
 class Verdict:
     compatible: bool
     reasons: list[str]
+    # The two licenses as judged, so a page can name them beside the reasons.
+    model: License | None = None
+    code: License | None = None
 
 
 # (side, predicate, reason): tried in order on each side; the first match per side is reported,
@@ -115,7 +118,7 @@ def check(model_license: License, code_license: License) -> Verdict:
             if conflicts(model_license, code_license):
                 blocked.append(reason.format(model=model_license.label, code=code_license.label))
     if blocked:
-        return Verdict(False, blocked)
+        return Verdict(False, blocked, model_license, code_license)
     reasons = [
         f"compatible for fine-tuning and inference in a company: model {model_license.label}, "
         f"code {code_license.label}"
@@ -125,7 +128,7 @@ def check(model_license: License, code_license: License) -> Verdict:
         reasons.append(obligation.format(side=side, license=lic.label))
         if lic.spdx and " OR " in lic.spdx:
             reasons.append(f"the {side}'s license {lic.spdx} offers a choice: judged by its best option")
-    return Verdict(True, reasons)
+    return Verdict(True, reasons, model_license, code_license)
 
 
 def check_strings(model_license: str | None, code_license: str | None) -> Verdict:

@@ -9,7 +9,9 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Protocol
+
+from starlette.concurrency import run_in_threadpool
 
 from tmr.observability.emf import request_metrics
 from tmr.observability.metrics import RequestMetrics, RequestSample
@@ -102,13 +104,27 @@ class _BodyTooLarge(Exception):
     pass
 
 
-class RequestLog:
-    """One JSON log line and one metrics sample per request, with a request id echoed back."""
+class ActivitySink(Protocol):
+    """The operations dashboard's recorder (`tmr.observability.activity.ActivityRecorder`)."""
 
-    def __init__(self, app: ASGIApp, metrics: RequestMetrics, emf: bool = False) -> None:
+    def request(self, route: str, status: int, latency_s: float) -> None: ...
+
+    def flush_due(self) -> bool: ...
+
+    def flush(self, *, wait: bool = True) -> bool: ...
+
+
+class RequestLog:
+    """One JSON log line and one metrics sample per request, with a request id echoed back; the
+    request is also added to the dashboard's per-minute activity, flushed here when due."""
+
+    def __init__(
+        self, app: ASGIApp, metrics: RequestMetrics, emf: bool = False, activity: ActivitySink | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.emf = emf  # add CloudWatch embedded metrics to each request's log line
+        self.activity = activity
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -157,3 +173,9 @@ class RequestLog:
                     route, scope["method"], status, latency * 1000, int(time.time() * 1000)
                 )
             log.info("request", extra=fields)
+            if self.activity is not None:
+                self.activity.request(f"{scope['method']} {route}", status, latency)
+                if self.activity.flush_due():
+                    # In a worker thread: the event loop never waits on the database. The flush
+                    # never raises; one already under way (another request's) is left alone.
+                    await run_in_threadpool(self.activity.flush, wait=False)

@@ -20,8 +20,20 @@ from tmr.artifacts.uploads import spool_upload_async
 from tmr.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 router = APIRouter(tags=["uploads"])
-UPLOAD_PATH = re.compile(r"/artifact/[^/]+/upload")
-_ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/octet-stream"}
+# Paths whose bodies are uploads, exempt from the JSON body cap: they enforce the upload limits
+# themselves (this route, and the browser's upload form in `tmr.web.pages.upload`).
+UPLOAD_PATH = re.compile(r"/artifact/[^/]+/upload|/ui/upload")
+ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/octet-stream"}
+
+
+def refuse_announced_over(content_length: str | None, limit: int) -> None:
+    """An upload whose Content-Length is over `limit` is refused before a byte is read."""
+    if content_length is None:
+        return
+    if not content_length.strip().isdigit():
+        raise InvalidInput("Content-Length must be a number of bytes")
+    if int(content_length) > limit:
+        raise PayloadTooLarge("upload exceeds the size limit", limit=limit)
 
 
 @router.post("/artifact/{artifact_type}/upload", status_code=201, response_model=UploadOut)
@@ -37,17 +49,13 @@ async def upload(
 ) -> UploadOut:
     """Upload a private artifact: validated, exploded into shared blobs, indexed, rated."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media not in _ZIP_TYPES:
+    if media not in ZIP_TYPES:
         raise UnsupportedMediaType(
             "send the zip itself as the request body with Content-Type: application/zip",
             content_type=content_type or "",
         )
     limits = registry.settings.upload_limits
-    if content_length is not None:
-        if not content_length.strip().isdigit():
-            raise InvalidInput("Content-Length must be a number of bytes")
-        if int(content_length) > limits.max_upload_bytes:  # refused before a byte is read
-            raise PayloadTooLarge("upload exceeds the size limit", limit=limits.max_upload_bytes)
+    refuse_announced_over(content_length, limits.max_upload_bytes)
     spooled = await spool_upload_async(request.stream(), limits, registry.settings.spool_dir)
     with spooled:
         registered = await run_in_threadpool(

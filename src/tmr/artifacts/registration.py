@@ -33,6 +33,12 @@ from tmr.sources.models import SourceRef, SourceSnapshot
 from tmr.sources.upload import upload_snapshot
 
 
+class RegistrationEvents(Protocol):
+    """Who counts the artifacts registered (the operations dashboard's recorder)."""
+
+    def registered(self, type_: ArtifactType) -> None: ...
+
+
 class RegistrationSources(Protocol):
     def parse(self, url: str, type_: ArtifactType) -> SourceRef: ...
 
@@ -63,6 +69,7 @@ class RegistrationService:
         *,
         gate_models: bool,
         upload_limits: UploadLimits,
+        events: RegistrationEvents | None = None,
     ) -> None:
         self._artifacts = artifacts
         self._files = files
@@ -70,6 +77,7 @@ class RegistrationService:
         self._ratings = ratings
         self._gate_models = gate_models  # TMR_INGEST_GATE=enforce: `register` gates models too
         self._upload_limits = upload_limits
+        self._events = events
 
     # -- the doors ---------------------------------------------------------------------------
     def register(self, principal: Principal, type_: ArtifactType, url: str, name: str | None) -> Registered:
@@ -144,8 +152,10 @@ class RegistrationService:
         """Everything about a new artifact, read from its source, with nothing stored yet."""
         ref = self._sources.parse(url, type_)
         chosen = check_name(name) if name is not None else ref.default_name
-        if self._artifacts.url_taken(type_, url) is not None:
-            raise Conflict(f"a {type_.value} with url {url} is already registered")
+        existing = self._artifacts.url_taken(type_, url)
+        if existing is not None:
+            # URL registrations are public, so naming the existing one reveals nothing private.
+            raise Conflict(f"a {type_.value} with url {url} is already registered", id=existing.id)
         return describe(type_, chosen, url, self._inspect(ref))
 
     def _inspect(self, ref: SourceRef) -> SourceSnapshot:
@@ -159,7 +169,7 @@ class RegistrationService:
     def _admit(self, principal: Principal, prepared: PreparedArtifact) -> Registered:
         if not prepared.judged:
             prepared = self._files.store_and_judge(prepared)
-        artifact = self._artifacts.commit_new(principal, prepared.artifact)
+        artifact = self._commit_new(principal, prepared.artifact)
         return Registered(artifact, self._rate(artifact))
 
     def _admit_gated(self, principal: Principal, prepared: PreparedArtifact) -> Registered:
@@ -173,9 +183,16 @@ class RegistrationService:
                 "the model's rating does not pass the ingest gate (every metric must be at least 0.5)",
                 failing_metrics=failing,
             )
-        artifact = self._artifacts.commit_new(principal, prepared.artifact)
+        artifact = self._commit_new(principal, prepared.artifact)
         self._ratings.keep(artifact, rating)
         return Registered(artifact, rating)
+
+    def _commit_new(self, principal: Principal, artifact: Artifact) -> Artifact:
+        """The commit every new artifact goes through, counted once it is in."""
+        committed = self._artifacts.commit_new(principal, artifact)
+        if self._events is not None:
+            self._events.registered(committed.type)
+        return committed
 
     def _rate(self, artifact: Artifact) -> StoredRating | None:
         return self._ratings.refresh(artifact) if artifact.type is ArtifactType.MODEL else None

@@ -10,8 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from tmr.errors import InvalidInput, RangeNotSatisfiable
+
+
+def content_disposition(name: str, disposition: str = "attachment") -> str:
+    """A Content-Disposition naming `name`: an ASCII fallback for old clients and the exact
+    UTF-8 name (RFC 6266), with quotes, backslashes and controls never reaching the header."""
+    base = name.rsplit("/", 1)[-1] or "file"
+    plain = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in base)
+    return f"{disposition}; filename=\"{plain}\"; filename*=UTF-8''{quote(base, safe='')}"
+
 
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
 

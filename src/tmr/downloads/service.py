@@ -15,6 +15,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from typing import Protocol
 from urllib.parse import quote
 
 from tmr.accounts.models import Principal
@@ -32,13 +33,21 @@ from tmr.artifacts.packages import (
     parse_parts,
 )
 from tmr.artifacts.service import ArtifactService
-from tmr.downloads.plan import Body, Conditions, DownloadPlan, serve_bytes
+from tmr.downloads.plan import Body, Conditions, DownloadPlan, content_disposition, serve_bytes
 from tmr.errors import IntegrityError, UnsafeContent
 from tmr.storage.blobs.base import BlobStore, Presigner
 
 log = logging.getLogger("tmr.downloads")
 ZIP = "application/zip"
 OCTET_STREAM = "application/octet-stream"
+
+
+class DownloadEvents(Protocol):
+    """Who counts the downloads answered (the operations dashboard's recorder)."""
+
+    def downloaded(self, size: int, *, started: bool) -> None:
+        """An answer of `size` bytes; `started`: it begins a download (not a later range)."""
+        ...
 
 
 def unsafe_paths(entries: Sequence[tuple[str, FileEntry]]) -> list[str]:
@@ -83,6 +92,7 @@ class DownloadService:
         eager_digest_bytes: int,
         presigned_redirects: bool = False,
         redirect_expires_s: int = 300,
+        events: DownloadEvents | None = None,
     ) -> None:
         self._artifacts = artifacts
         self._files = files
@@ -91,6 +101,7 @@ class DownloadService:
         self._digests = PackageDigests(state, eager_digest_bytes)
         self._presigned = presigned_redirects
         self._expires_s = redirect_expires_s
+        self._events = events
 
     # -- packages ----------------------------------------------------------------------------
     def package(
@@ -144,7 +155,7 @@ class DownloadService:
             headers["Location"] = target.presigned_url(package.identity, self._expires_s, filename)
             headers["Cache-Control"] = "private, no-store"  # the URL expires; the ETag still validates
             headers.pop("Accept-Ranges")
-            return DownloadPlan(307, headers)
+            return self._served(DownloadPlan(307, headers), package.length)
 
         known = self._digests.eager(package, self._blobs)
         _announce(headers, known)
@@ -161,7 +172,7 @@ class DownloadService:
             # and kept (by identity, which fixes the bytes) for every later response.
             hashed = _hashing(plan.body.chunks, lambda digest: self._keep(package, digest))
             plan = replace(plan, body=Body(hashed, plan.body.local))
-        return plan
+        return self._served(plan)
 
     def _datasets(self, principal: Principal, artifact: Artifact) -> LinkedDatasets:
         scope = scope_for(principal)
@@ -196,6 +207,25 @@ class DownloadService:
             log.error("package %s: %s (%s)", package.identity, exc.message, exc.details)
 
     # -- single files ------------------------------------------------------------------------
+    @staticmethod
+    def file_headers(artifact: Artifact, file: FileEntry) -> dict[str, str]:
+        """The headers of one file for a door with no conventions of its own (the browser's): a
+        strong ETag fixed by the content (its sha256, else the upstream digest the bytes are
+        pinned to), ranges, and an attachment named after the file."""
+        if file.sha256:
+            etag = f'"{file.sha256}"'
+        elif file.upstream_digest:
+            etag = '"' + file.upstream_digest.replace(":", "-") + '"'
+        else:
+            seed = f"{artifact.id}\0{file.path}\0{file.size}\0{file.upstream_url or ''}"
+            etag = '"u-' + hashlib.sha256(seed.encode()).hexdigest() + '"'
+        return {
+            "ETag": etag,
+            "Accept-Ranges": "bytes",
+            "Content-Disposition": content_disposition(file.path),
+            "Cache-Control": "private, max-age=0, must-revalidate",
+        }
+
     def file(
         self,
         principal: Principal,
@@ -226,7 +256,7 @@ class DownloadService:
         span = conditions.span(etag, file.size)
         self._audit(principal, artifact, span)
         sha256 = file.sha256
-        return serve_bytes(
+        plan = serve_bytes(
             file.size,
             headers,
             span,
@@ -234,6 +264,18 @@ class DownloadService:
             media_type=OCTET_STREAM,
             local=self._blobs.local,
         )
+        return self._served(plan)
+
+    def _served(self, plan: DownloadPlan, redirected_bytes: int = 0) -> DownloadPlan:
+        """Count an answer that carries bytes (200, 206, or a 307 to the whole package): all its
+        bytes, and one download when it starts at byte 0 (as the audit counts them)."""
+        if self._events is not None:
+            if plan.status == 307:
+                self._events.downloaded(redirected_bytes, started=True)
+            else:
+                started = plan.headers.get("Content-Range", "bytes 0-").startswith("bytes 0-")
+                self._events.downloaded(int(plan.headers.get("Content-Length") or 0), started=started)
+        return plan
 
     def _audit(self, principal: Principal, artifact: Artifact, span: tuple[int, int] | None) -> None:
         """A download is audited once: by the request that starts at byte 0 (a resumed one that

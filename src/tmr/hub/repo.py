@@ -12,9 +12,9 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from tmr.artifacts.models import Artifact, ArtifactType, FileEntry, Visibility
+from tmr.downloads.plan import content_disposition
 from tmr.hub.git import (
     directories,
     is_commit,
@@ -186,9 +186,7 @@ class HubRepo:
             headers["X-Linked-Size"] = str(file.size)
         else:
             headers["ETag"] = f'"{self.blob_oid(file)}"'
-        name = file.path.rsplit("/", 1)[-1]
-        plain = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
-        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(name)}; filename=\"{plain}\";"
+        headers["Content-Disposition"] = content_disposition(file.path, "inline")
         headers["Cache-Control"] = "private, max-age=0, must-revalidate"
         headers["X-Content-Type-Options"] = "nosniff"
         return headers

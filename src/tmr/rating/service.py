@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,6 +127,21 @@ class RatingService:
             stored = self.refresh(artifact)
         self._artifacts.record(principal, artifact, "RATE")
         return stored
+
+    def stored_net_scores(self, principal: Principal, artifact_ids: Collection[str]) -> dict[str, float]:
+        """The net score of each listed model `principal` may see whose stored rating is current.
+        Nothing is computed or audited: a listing shows what is known, and a model rated long
+        ago or never shows no score rather than a stale one."""
+        scores: dict[str, float] = {}
+        for artifact_id in dict.fromkeys(artifact_ids):
+            try:
+                artifact = self._artifacts.get(principal, ArtifactType.MODEL, artifact_id)
+            except NotFound:
+                continue
+            stored = self._repo.load_rating(artifact_id)
+            if stored is not None and not self.stale(stored, artifact):
+                scores[artifact_id] = float(stored.rating["net_score"])
+        return scores
 
     @staticmethod
     def stale(stored: StoredRating, artifact: Artifact) -> bool:

@@ -70,11 +70,12 @@ class SearchService:
         self._refuse_backtracking = refuse_backtracking
 
     def enumerate(
-        self, principal: Principal, queries: Sequence[Query], offset: str | None
+        self, principal: Principal, queries: Sequence[Query], offset: str | None, *, limit: int | None = None
     ) -> tuple[list[ArtifactSummary], str | None]:
         """The union of the queries over what `principal` may see, in registration order, one page at
         a time. The database does the filtering and keyset paging, so no request makes the server
-        hold the whole registry; version queries are checked on the page's candidates."""
+        hold the whole registry; version queries are checked on the page's candidates. `limit`
+        makes pages smaller than the registry's page size (the browser's lists), never larger."""
         if not queries:
             raise InvalidInput("at least one artifact query is required")
         filters = [(None if q.name == "*" else q.name, q.types) for q in queries]
@@ -83,7 +84,11 @@ class SearchService:
         if any(q.version is not None for q in queries):
             accept = lambda item: any(q.admits(item) for q in queries)  # noqa: E731
         items, cursor = self._repo.page(
-            filters, decode_cursor(offset), self._page_size, scope_for(principal, versioned=versioned), accept
+            filters,
+            decode_cursor(offset),
+            self._page_size if limit is None else max(1, min(limit, self._page_size)),
+            scope_for(principal, versioned=versioned),
+            accept,
         )
         return items, (str(cursor) if cursor is not None else None)
 

@@ -6,17 +6,15 @@ transaction, so a failure leaves nothing half-written.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
-from sqlalchemy import ColumnElement, Engine, LargeBinary, and_, cast, delete, func, or_, select, true, update
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy import ColumnElement, LargeBinary, and_, cast, delete, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from tmr.accounts.models import IssuedToken, User
 from tmr.artifacts.interfaces import NameFilter, Scope, StoredRating, TextMatcher
@@ -30,9 +28,10 @@ from tmr.artifacts.models import (
     FileKind,
     Visibility,
 )
-from tmr.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
+from tmr.errors import Conflict, NotFound
 from tmr.storage.database import migrate
 from tmr.storage.secrets import reread_credentials_when_refused
+from tmr.storage.sessions import SqlRepository
 from tmr.storage.tables import (
     ArtifactRow,
     AuditRow,
@@ -127,17 +126,6 @@ def _unstorable(text: str) -> bool:
     return "\0" in text
 
 
-@contextlib.contextmanager
-def _available() -> Iterator[None]:
-    """A database that cannot be reached is a StorageUnavailable (503), not an unexpected 500."""
-    try:
-        yield
-    except (OperationalError, InterfaceError) as exc:
-        raise StorageUnavailable(f"metadata store unavailable: {exc.orig}") from exc
-    except DataError as exc:  # a value the database cannot hold (PostgreSQL text refuses NUL)
-        raise InvalidInput(f"the metadata store refused a value: {exc.orig}") from exc
-
-
 def _contains_any(texts: Collection[str]) -> ColumnElement[bool]:
     """Rows whose name or README contains one of `texts`: a substring scan in C inside the
     database, so rows that cannot match never reach the regex engine. (SQLite's LIKE ignores ASCII
@@ -152,13 +140,9 @@ def _contains_any(texts: Collection[str]) -> ColumnElement[bool]:
     )
 
 
-class SqlMetadataStore:
+class SqlMetadataStore(SqlRepository):
     """Implements ArtifactRepository, AccountRepository and the state store over one SQLAlchemy
     engine, with the engine's upkeep (migrations, credential rotation, disposal)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -172,17 +156,6 @@ class SqlMetadataStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[Session]:
-        with _available(), self._sessions() as session:
-            yield session
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        with _available(), self._sessions.begin() as session:
-            yield session
 
     # -- artifacts -------------------------------------------------------------------------
     def create(self, artifact: Artifact) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -185,3 +186,75 @@ class RatingRow(Base):
     failed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     engine_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class OpsMinuteRow(Base):
+    """One instance's aggregates of one route for one minute (0006); see `tmr.storage.operations`."""
+
+    __tablename__ = "ops_minutes"
+
+    minute: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    instance: Mapped[str] = mapped_column(String(64), primary_key=True)
+    route: Mapped[str] = mapped_column(String(256), primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, nullable=False)
+    errors: Mapped[int] = mapped_column(Integer, nullable=False)
+    server_errors: Mapped[int] = mapped_column(Integer, nullable=False)
+    latency_ms_sum: Mapped[float] = mapped_column(Float, nullable=False)
+    latency: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    downloads: Mapped[int] = mapped_column(Integer, nullable=False)
+    bytes_served: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    registrations: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class OpsLogRow(Base):
+    """A recent log line of any instance (0006), kept for the operations dashboard."""
+
+    __tablename__ = "ops_log"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    instance: Mapped[str] = mapped_column(String(64), nullable=False)
+    levelno: Mapped[int] = mapped_column(Integer, nullable=False)
+    level: Mapped[str] = mapped_column(String(16), nullable=False)
+    logger: Mapped[str] = mapped_column(String(256), nullable=False)
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+    __table_args__ = (Index("ix_ops_log_levelno_seq", "levelno", "seq"),)
+
+
+class WorkloadRunRow(Base):
+    """A download workload run (0007); see `tmr.storage.workloads`. `active` is 1 while the run is
+    queued or running and NULL after: its unique index lets at most one run be active, whichever
+    worker starts it (NULLs never collide, on SQLite and PostgreSQL alike)."""
+
+    __tablename__ = "workload_runs"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    started_by: Mapped[str] = mapped_column(String(256), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    artifact_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    artifact_name: Mapped[str] = mapped_column(String(512), nullable=False)
+    clients: Mapped[int] = mapped_column(Integer, nullable=False)
+    requests: Mapped[int] = mapped_column(Integer, nullable=False)
+    time_limit_s: Mapped[int] = mapped_column(Integer, nullable=False)
+    parts: Mapped[str | None] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    active: Mapped[int | None] = mapped_column(Integer, unique=True)
+    done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    failed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    bytes: Mapped[int | None] = mapped_column(BigInteger)
+    elapsed_s: Mapped[float | None] = mapped_column(Float)
+    throughput_mb_s: Mapped[float | None] = mapped_column(Float)
+    requests_per_s: Mapped[float | None] = mapped_column(Float)
+    mean_ms: Mapped[float | None] = mapped_column(Float)
+    median_ms: Mapped[float | None] = mapped_column(Float)
+    p99_ms: Mapped[float | None] = mapped_column(Float)
+    errors: Mapped[int | None] = mapped_column(Integer)
+    first_error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

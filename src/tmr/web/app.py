@@ -4,9 +4,31 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tmr.web.pages import auth, static
+from tmr.web.pages import (
+    admin,
+    artifact,
+    artifact_analysis,
+    auth,
+    browse,
+    health,
+    register,
+    static,
+    upload,
+    workload,
+)
 
-PAGE_MODULES = (auth, static)
+PAGE_MODULES = (
+    auth,
+    static,
+    browse,
+    artifact,
+    artifact_analysis,
+    health,
+    workload,
+    register,
+    upload,
+    admin,
+)
 
 
 def install_web(app: FastAPI) -> None:

@@ -117,6 +117,14 @@ def principal_of(request: Request) -> Principal:
     return principal
 
 
+def optional_principal(request: Request) -> Principal | None:
+    """For pages that also have a public view: nobody without a cookie, but a cookie whose
+    session has died still sends the browser to sign in, with the message saying why."""
+    if session_token(request) is None:
+        return None
+    return principal_of(request)
+
+
 def principal_from_header_or_session(request: Request) -> Principal:
     """For tmr's own JSON feeds, read by API clients (X-Authorization) and by the pages' scripts
     (the session cookie, which a cross-site page cannot send)."""

@@ -31,6 +31,13 @@ NOTICES = {
     "signed-in-needed": "Sign in to continue.",
     "reset": "The registry was reset: every artifact is gone and only the default admin remains.",
     "deleted": "The artifact was deleted.",
+    "registered": "The artifact was registered.",
+    "uploaded": "The zip was uploaded. The artifact is private: only you and administrators can see it.",
+    "uploaded-unsafe": (
+        "The zip was uploaded, but some of its weights files run code when loaded: they are marked "
+        "unsafe in the file list, a model holding them has a net score of 0, and downloads leave "
+        "them out unless you ask for them."
+    ),
 }
 
 

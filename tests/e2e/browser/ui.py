@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.processes import ROOT
 from tests.support import ADMIN, PASSWORD
@@ -44,3 +44,16 @@ def check_page(page: Page, name: str) -> None:
     expect(page.locator("h1")).to_have_count(1)
     assert_accessible(page, name)
     screenshot(page, name)
+
+
+def is_focused(locator: Locator) -> bool:
+    return bool(locator.evaluate("element => element === document.activeElement"))
+
+
+def tab_to(page: Page, target: Locator, limit: int = 80) -> None:
+    """Press Tab until `target` has the focus, as a keyboard user would; fail if it never does."""
+    for _ in range(limit):
+        if is_focused(target):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {target}")

@@ -1,0 +1,43 @@
+"""What every SQL repository shares: one engine, one transaction per method, and the database's
+failures turned into the domain's errors."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tmr.errors import InvalidInput, StorageUnavailable
+
+
+@contextlib.contextmanager
+def available() -> Iterator[None]:
+    """A database that cannot be reached is a StorageUnavailable (503), not an unexpected 500."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise StorageUnavailable(f"metadata store unavailable: {exc.orig}") from exc
+    except DataError as exc:  # a value the database cannot hold (PostgreSQL text refuses NUL)
+        raise InvalidInput(f"the metadata store refused a value: {exc.orig}") from exc
+
+
+class SqlRepository:
+    """Base of the repositories over the metadata store's engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Session]:
+        with available(), self._sessions() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with available(), self._sessions.begin() as session:
+            yield session
