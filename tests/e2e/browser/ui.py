@@ -35,6 +35,8 @@ def screenshot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{re.sub(r'[^a-z0-9-]+', '-', name.lower())}.png"
     page.screenshot(path=str(path), full_page=True)
+    # What a visitor sees first, too (the README shows these).
+    page.screenshot(path=str(path.with_name(f"{path.stem}-top.png")))
     return path
 
 
