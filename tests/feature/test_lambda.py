@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 import tmr.aws as aws
 from tests.emulator.server import EmulatorServer
 from tests.feature.conftest import GH, HF
-from tests.support import auth_request
+from tests.support import ADMIN, PASSWORD, auth_request
 from tests.zips import digests, model_files, safetensors_bytes, unzip, zip_bytes
 from tmr.storage.blobs.filesystem import FilesystemBlobStore
 from tmr.storage.secrets import SecretLookupError
@@ -577,3 +578,54 @@ def test_the_init_phase_builds_the_registry_inside_the_lambda_runtime(lambda_env
     broken = aws.LambdaRuntime(settings=no_settings)
     broken.warm()  # logged, not raised: the first event tries again and answers 503
     assert broken.handle(http_api_event("GET", "/health"), LambdaContext())["statusCode"] == 503
+
+
+# ---------------------------------------------------------------------------------- browser UI
+
+
+def _cookies(response: dict[str, Any]) -> list[str]:
+    """Set-Cookie from either payload format: 2.0 `cookies`, 1.0 `headers` (one) or
+    `multiValueHeaders` (several)."""
+    found = list(response.get("cookies") or [])
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == "set-cookie":
+            found.append(value)
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == "set-cookie":
+            found += values
+    return found
+
+
+def test_the_ui_keeps_the_stage_in_links_cookies_and_assets(invoke: Invoke) -> None:
+    """The pages through API Gateway: every link, the hashed assets and the session cookie keep
+    the stage the browser called, and a sign-in through the gateway opens a session."""
+    form = invoke(rest_api_event("GET", "/ui/sign-in"))
+    assert form["statusCode"] == 200
+    page = body_bytes(form).decode()
+    assert 'action="/prod/ui/sign-in"' in page
+    css = re.search(r'href="/prod(/static/css/app\.[0-9a-f]{12}\.css)"', page)
+    assert css is not None
+    asset = invoke(rest_api_event("GET", css.group(1)))
+    assert asset["statusCode"] == 200
+    assert "immutable" in (header(asset, "cache-control") or "")
+    nonce_cookie = next(c for c in _cookies(form) if c.startswith("tmr_sign_in="))
+    assert "Path=/prod" in nonce_cookie
+    assert "Secure" in nonce_cookie  # the gateway is HTTPS
+    nonce = nonce_cookie.split(";", 1)[0].split("=", 1)[1]
+    body = urlencode({"username": ADMIN, "password": PASSWORD, "nonce": nonce}).encode()
+    signed_in = invoke(
+        rest_api_event(
+            "POST",
+            "/ui/sign-in",
+            body,
+            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"tmr_sign_in={nonce}"},
+        )
+    )
+    assert signed_in["statusCode"] == 303, body_bytes(signed_in)
+    assert header(signed_in, "location") == "/prod/"
+    session = next(c for c in _cookies(signed_in) if c.startswith("tmr_session="))
+    assert "HttpOnly" in session
+    assert "Path=/prod" in session
+    home = invoke(rest_api_event("GET", "/", headers={"Cookie": session.split(";", 1)[0]}))
+    assert home["statusCode"] == 200
+    assert "Signed in as" in body_bytes(home).decode()
