@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.browser.ui import assert_accessible, is_focused, screenshot, tab_to
+from tests.e2e.browser.ui import assert_accessible, check_page, is_focused, screenshot, sign_in, tab_to
 from tests.processes import ServerProcess
 from tests.support import ADMIN, PASSWORD
 
@@ -77,3 +77,22 @@ def test_pages_reflow_at_320_px_and_at_200_percent_zoom(
                 assert_accessible(page, f"{path} at 320px")
         screenshot(page, f"upload-{width}px")
         context.close()
+
+
+def test_error_pages_say_what_happened_and_pass_axe(page: Page, ui_server: ServerProcess) -> None:
+    sign_in(page, ui_server.url)
+    missing = page.goto(f"{ui_server.url}/ui/artifacts/1234567890")
+    assert missing is not None
+    assert missing.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    expect(page.get_by_role("alert")).to_contain_text("1234567890")
+    check_page(page, "error-not-found")
+    # A form sent without this session's key: refused on a page of its own, nothing done.
+    refused = page.request.post(
+        f"{ui_server.url}/ui/admin/reset", form={"confirmation": "reset the registry"}
+    )
+    assert refused.status == 403
+    page.set_content(refused.text())
+    expect(page.get_by_role("alert")).to_contain_text(
+        "This form has expired or was not sent from this session"
+    )
