@@ -90,9 +90,15 @@ def resolve_secrets(settings: Settings, source: SecretSource | None = None) -> S
     for field, reference, env, ref_env in (
         ("jwt_secret", settings.jwt_secret_param, "TMR_JWT_SECRET", "TMR_JWT_SECRET_PARAM"),
         ("auth_token", settings.auth_token_param, "AUTH_TOKEN", "AUTH_TOKEN_PARAM"),
+        ("admin_password", settings.admin_password_param, "TMR_ADMIN_PASSWORD", "TMR_ADMIN_PASSWORD_PARAM"),
     ):
         if reference:
-            if getattr(settings, field):
+            # The admin password always has a value (the contract's default): only one given
+            # explicitly stands in the way of its parameter.
+            given = (
+                field in settings.model_fields_set if field == "admin_password" else getattr(settings, field)
+            )
+            if given:
                 log.warning(f"{env} is set: {ref_env} is not read")
             else:
                 parameters[field] = reference
@@ -245,7 +251,9 @@ class LambdaRuntime:
         if self._settings is None:
             base = self._make_settings()
             configure_logging(base.log_level, base.log_file)
-            self._settings = resolve_secrets(base, self._secrets)
+            resolved = resolve_secrets(base, self._secrets)
+            resolved.check_exposure(None)  # a Lambda behind a gateway is reachable by anyone
+            self._settings = resolved
             if base.database_secret_arn and not base.database_url:
                 self._database_secret = base.database_secret_arn
         return self._settings

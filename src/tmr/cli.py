@@ -8,7 +8,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from tmr.settings import Settings
+from tmr.settings import DefaultPasswordExposed, Settings
 
 cli = typer.Typer(add_completion=False, help="tmr — Trustworthy Model Registry.")
 console = Console(stderr=True)
@@ -24,6 +24,11 @@ def serve(
 ) -> None:
     """Start the registry (SQLite + files under TMR_DATA_DIR unless configured otherwise)."""
     settings = Settings()
+    try:
+        settings.check_exposure(host)
+    except DefaultPasswordExposed as exc:
+        console.print(f"tmr: {exc}")
+        raise typer.Exit(2) from None
     console.print(
         f"tmr: serving on http://{host}:{port}  database={settings.resolved_database_url.split('://')[0]} "
         f"blobs={settings.resolved_blob_store} data_dir={settings.data_dir}"

@@ -12,6 +12,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tmr.artifacts.uploads import UploadLimits
 
+# The contract's published default: public by design, which is why check_exposure exists.
+DEFAULT_ADMIN_PASSWORD = "correcthorsebatterystaple123(!__+@**(A'\"`;DROP TABLE packages;"  # noqa: S105
+DEFAULT_PASSWORDS = frozenset(
+    {DEFAULT_ADMIN_PASSWORD, DEFAULT_ADMIN_PASSWORD.replace("DROP TABLE packages;", "DROP TABLE artifacts;")}
+)
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class DefaultPasswordExposed(ValueError):
+    """The registry would be reachable from other machines with the public default password."""
+
 
 class Settings(BaseSettings):
     """Every knob of the registry. Unprefixed names are those of the original deployment."""
@@ -83,10 +94,13 @@ class Settings(BaseSettings):
     token_ttl_s: int = Field(default=10 * 3600, alias="TMR_TOKEN_TTL_S")
     token_max_uses: int = Field(default=1000, alias="TMR_TOKEN_MAX_USES")
     admin_user: str = Field(default="ece30861defaultadminuser", alias="TMR_ADMIN_USER")
-    admin_password: str = Field(
-        default="correcthorsebatterystaple123(!__+@**(A'\"`;DROP TABLE packages;",
-        alias="TMR_ADMIN_PASSWORD",
-    )
+    admin_password: str = Field(default=DEFAULT_ADMIN_PASSWORD, alias="TMR_ADMIN_PASSWORD")
+    # On AWS the admin password comes from an SSM SecureString (docs/deploy.md), like AUTH_TOKEN.
+    admin_password_param: str | None = Field(default=None, alias="TMR_ADMIN_PASSWORD_PARAM")
+    # The default admin password is in the public contract: a registry reachable beyond this
+    # machine refuses to start with it unless this says the exposure is intended (a course
+    # grader that logs in with the contract's password, say). See `check_exposure`.
+    allow_default_admin_password: bool = Field(default=False, alias="TMR_ALLOW_DEFAULT_ADMIN_PASSWORD")
 
     log_level: int = Field(default=1, alias="LOG_LEVEL")
     # CloudWatch embedded metrics in each request's log line: "auto" turns them on under Lambda.
@@ -181,6 +195,18 @@ class Settings(BaseSettings):
         if self.blob_store:
             return self.blob_store
         return "s3" if self.s3_bucket else "filesystem"
+
+    def check_exposure(self, host: str | None) -> None:
+        """Refuse to serve the public default admin password anywhere but this machine: `host` is
+        the interface `tmr serve` binds (None: Lambda, reachable by definition)."""
+        exposed = host is None or host.strip("[]") not in LOOPBACK_HOSTS
+        if exposed and self.admin_password in DEFAULT_PASSWORDS and not self.allow_default_admin_password:
+            where = "on AWS Lambda" if host is None else f"on {host}"
+            raise DefaultPasswordExposed(
+                f"refusing to serve {where} with the public default admin password: set "
+                "TMR_ADMIN_PASSWORD (or TMR_ADMIN_PASSWORD_PARAM, an SSM SecureString), or "
+                "TMR_ALLOW_DEFAULT_ADMIN_PASSWORD=true if the exposure is intended"
+            )
 
     @cached_property
     def passwords(self) -> tuple[str, ...]:

@@ -133,6 +133,7 @@ def lambda_environment(
         "TZ": ":UTC",
         "LAMBDA_TASK_ROOT": str(unpacked),
         "AWS_LAMBDA_FUNCTION_NAME": "tmr",
+        "TMR_ALLOW_DEFAULT_ADMIN_PASSWORD": "true",  # the contract's client signs in with it
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
         "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",  # never contacted: it only says "inside Lambda"
         "AWS_REGION": s3["region"],

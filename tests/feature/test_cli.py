@@ -34,3 +34,15 @@ def test_migrate_then_gc_removes_only_orphans(tmp_path: Path, monkeypatch: pytes
     assert not registry.blobs.exists(orphan)
     assert registry.blobs.exists(fresh)
     registry.close()
+
+
+def test_serve_refuses_the_default_password_beyond_loopback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMR_DATA_DIR", str(tmp_path))
+    for name in ("TMR_ADMIN_PASSWORD", "TMR_ALLOW_DEFAULT_ADMIN_PASSWORD", "TMR_DATABASE_URL", "S3_BUCKET"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "1"])
+    assert result.exit_code == 2
+    assert "public default admin password" in result.output
+    assert not (tmp_path / "tmr.sqlite3").exists()  # refused before anything was started

@@ -205,6 +205,8 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Emulat
     monkeypatch.setenv("LOG_LEVEL", "0")
     monkeypatch.setenv("TMR_UPSTREAM_BACKOFF_S", "0.01")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "tmr")
+    # The contract's client signs in with the published default password: allowed on purpose.
+    monkeypatch.setenv("TMR_ALLOW_DEFAULT_ADMIN_PASSWORD", "true")
     for key, value in emulator.env().items():
         monkeypatch.setenv(key, value)
     return tmp_path
@@ -629,3 +631,28 @@ def test_the_ui_keeps_the_stage_in_links_cookies_and_assets(invoke: Invoke) -> N
     home = invoke(rest_api_event("GET", "/", headers={"Cookie": session.split(";", 1)[0]}))
     assert home["statusCode"] == 200
     assert "Signed in as" in body_bytes(home).decode()
+
+
+def test_a_lambda_refuses_the_public_default_admin_password(
+    monkeypatch: pytest.MonkeyPatch, lambda_env: Path
+) -> None:
+    monkeypatch.delenv("TMR_ALLOW_DEFAULT_ADMIN_PASSWORD")
+    runtime = aws.LambdaRuntime()
+    try:
+        answer = runtime.handle(http_api_event("GET", "/health"), LambdaContext())
+        assert answer["statusCode"] == 503
+        assert "default admin password" not in answer["body"]  # said in the log, not to the caller
+    finally:
+        runtime.close()
+    monkeypatch.setenv("TMR_ADMIN_PASSWORD", "a-company-password-of-its-own")
+    runtime = aws.LambdaRuntime()
+    try:
+        assert runtime.handle(http_api_event("GET", "/health"), LambdaContext())["statusCode"] == 200
+        refused = runtime.handle(http_api_event("PUT", "/authenticate", auth_request()), LambdaContext())
+        assert refused["statusCode"] == 401
+        own = auth_request("a-company-password-of-its-own")
+        assert (
+            runtime.handle(http_api_event("PUT", "/authenticate", own), LambdaContext())["statusCode"] == 200
+        )
+    finally:
+        runtime.close()

@@ -95,6 +95,7 @@ def runtime(
         "LOG_LEVEL": "0",
         "TMR_UPSTREAM_BACKOFF_S": "0.01",
         "AWS_LAMBDA_FUNCTION_NAME": "tmr",
+        "TMR_ALLOW_DEFAULT_ADMIN_PASSWORD": "true",  # the contract's client signs in with it
         "TMR_DATABASE_SECRET_ARN": SECRET_ARN,
         "TMR_DATABASE_SSLMODE": "disable",  # the throwaway cluster has no TLS; RDS gets `require`
         "TMR_JWT_SECRET_PARAM": JWT_PARAM,

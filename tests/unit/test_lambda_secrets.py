@@ -254,6 +254,21 @@ def test_a_value_set_directly_wins_over_its_reference_and_is_not_fetched(
     ]
 
 
+def test_the_admin_password_comes_from_its_parameter_unless_given(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The admin password always has a value (the contract's default): only one given explicitly
+    # stands in the way of its parameter.
+    source = RecordingSource(parameters={"/tmr/admin-password": "from-ssm-0123456789"})
+    resolved = resolve_secrets(make_settings(tmp_path, admin_password_param="/tmr/admin-password"), source)
+    assert resolved.admin_password == "from-ssm-0123456789"
+    resolved.check_exposure(None)  # no longer the public default
+    given = make_settings(tmp_path, admin_password="given-here", admin_password_param="/tmr/admin-password")
+    with caplog.at_level(logging.WARNING, logger="tmr.aws"):
+        assert resolve_secrets(given, RecordingSource()).admin_password == "given-here"
+    assert "TMR_ADMIN_PASSWORD is set: TMR_ADMIN_PASSWORD_PARAM is not read" in caplog.text
+
+
 def test_without_references_nothing_is_fetched_and_the_settings_are_the_same(tmp_path: Path) -> None:
     base = make_settings(tmp_path)
     assert resolve_secrets(base, RecordingSource()) is base

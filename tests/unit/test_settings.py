@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from tmr.settings import Settings
+from tmr.settings import DEFAULT_ADMIN_PASSWORD, DEFAULT_PASSWORDS, DefaultPasswordExposed, Settings
 
 
 def test_defaults_are_the_embedded_registry(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,3 +52,19 @@ def test_a_non_ascii_admin_token_is_refused_at_startup() -> None:
     with pytest.raises(ValidationError, match="AUTH_TOKEN must be ASCII"):
         Settings(AUTH_TOKEN="clé")
     assert Settings(AUTH_TOKEN="plain-token").auth_token == "plain-token"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "[::1]", "localhost"])
+def test_the_default_admin_password_is_fine_on_loopback(host: str) -> None:
+    Settings(TMR_ADMIN_PASSWORD=DEFAULT_ADMIN_PASSWORD).check_exposure(host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "::", "registry.example.com", None])
+@pytest.mark.parametrize("password", sorted(DEFAULT_PASSWORDS))
+def test_the_default_admin_password_is_refused_beyond_this_machine(host: str | None, password: str) -> None:
+    settings = Settings(TMR_ADMIN_PASSWORD=password, TMR_ALLOW_DEFAULT_ADMIN_PASSWORD=False)
+    with pytest.raises(DefaultPasswordExposed, match="TMR_ALLOW_DEFAULT_ADMIN_PASSWORD"):
+        settings.check_exposure(host)
+    # Unless the operator says so, or chose a password of their own.
+    Settings(TMR_ADMIN_PASSWORD=password, TMR_ALLOW_DEFAULT_ADMIN_PASSWORD=True).check_exposure(host)
+    Settings(TMR_ADMIN_PASSWORD="a-password-of-our-own").check_exposure(host)
