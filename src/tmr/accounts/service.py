@@ -15,7 +15,7 @@ import jwt
 
 from tmr.accounts.interfaces import AccountRepository
 from tmr.accounts.models import IssuedToken, Principal, User
-from tmr.accounts.passwords import hash_password, verify_password
+from tmr.accounts.passwords import hash_password, verify_nobody, verify_password
 from tmr.errors import BadCredentials, Unauthenticated
 
 BEARER = "bearer "
@@ -60,6 +60,8 @@ class AccountService:
     def authenticate(self, name: str, password: str) -> str:
         user = self._repo.get_user(name)
         if user is None:
+            # The same hash and the same answer as a wrong password: no names are revealed.
+            verify_nobody(password)
             raise BadCredentials("the user or password is invalid")
         ok = verify_password(user.password_hash, password)
         if not ok and name == self.admin_name:
