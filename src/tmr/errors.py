@@ -94,6 +94,12 @@ class UpstreamForbidden(UpstreamUnavailable):
     code = "upstream_forbidden"
 
 
+class UpstreamTooLarge(UpstreamUnavailable):
+    """An upstream answer larger than the registry reads (refused as it streams, never read whole)."""
+
+    code = "upstream_too_large"
+
+
 class IntegrityError(TmrError):
     """Bytes did not match their recorded digest: never served as if they were right."""
 

@@ -84,7 +84,14 @@ class Settings(BaseSettings):
     upstream_timeout_s: float = Field(default=20.0, alias="TMR_UPSTREAM_TIMEOUT_S")
     upstream_retries: int = Field(default=3, alias="TMR_UPSTREAM_RETRIES")
     upstream_backoff_s: float = Field(default=0.5, alias="TMR_UPSTREAM_BACKOFF_S")
-    eager_file_limit: int = Field(default=8 * 1024 * 1024, alias="TMR_EAGER_FILE_LIMIT")
+    eager_file_limit: int = Field(default=8 * 1024 * 1024, ge=0, alias="TMR_EAGER_FILE_LIMIT")
+    # Caps on what is read from an upstream, enforced as the bytes stream: API JSON (a recursive
+    # tree or a Hub listing of a large repository runs to megabytes) and GitHub code archives
+    # (spooled to disk for mirroring).
+    upstream_body_limit: int = Field(default=64 * 1024 * 1024, ge=1, alias="TMR_UPSTREAM_BODY_LIMIT")
+    upstream_archive_limit: int = Field(
+        default=2 * 1024 * 1024 * 1024, ge=1, alias="TMR_UPSTREAM_ARCHIVE_LIMIT"
+    )
 
     # "enforce": POST /artifact/model applies the ingest gate too. Off by default: the contract's
     # client registers models through that route and expects low ratings for some of them.
@@ -118,6 +125,7 @@ class Settings(BaseSettings):
     page_size: int = Field(default=100, alias="TMR_PAGE_SIZE")
     regex_concurrency: int = Field(default=2, alias="TMR_REGEX_CONCURRENCY")
     regex_queue_s: float = Field(default=30.0, alias="TMR_REGEX_QUEUE_S")
+    regex_waiting: int = Field(default=16, alias="TMR_REGEX_WAITING")
     # RE2 runs any pattern in linear time, but clients reuse theirs in backtracking engines and the
     # API contract expects 400 for ones those would explode on, like `(a+)+$` (tmr.search.redos).
     regex_refuse_backtracking: bool = Field(default=True, alias="TMR_REGEX_REFUSE_BACKTRACKING")

@@ -71,6 +71,7 @@ class FaultController:
         self._rules: list[FaultRule] = []
         self._latency = 0.0
         self._seen: Counter[tuple[str, str]] = Counter()
+        self._log: list[tuple[str, str]] = []
         self._auth: dict[str, str | None] = {"hf": None, "github": None}
         self.github_rate_limit: int | None = 5000
         self._github_used = 0
@@ -132,6 +133,7 @@ class FaultController:
             self._rules.clear()
             self._latency = 0.0
             self._seen.clear()
+            self._log.clear()
             self._auth = {"hf": None, "github": None}
             self._github_used = 0
 
@@ -144,6 +146,12 @@ class FaultController:
                 for (m, p), n in self._seen.items()
                 if pattern.search(p) and (method is None or m == method.upper())
             )
+
+    def requests_log(self) -> list[tuple[str, str]]:
+        """Every request (since the last clear) as (method, raw path), in arrival order: the path
+        still percent-encoded as the client sent it, so a test sees an encoded `/` or `..` too."""
+        with self._lock:
+            return list(self._log)
 
     def last_authorization(self, service: str = "hf") -> str | None:
         """The last Authorization header sent to the "hf" or "github" routes (None if none was sent)."""
@@ -163,10 +171,13 @@ class FaultController:
             exceeded = self.github_rate_limit is not None and self._github_used > limit
             return limit, max(0, limit - self._github_used), exceeded
 
-    def on_request(self, method: str, path: str, authorization: str | None) -> Decision:
+    def on_request(
+        self, method: str, path: str, authorization: str | None, raw_path: str | None = None
+    ) -> Decision:
         """Record the request and decide which fault (if any) applies to it."""
         with self._lock:
             self._seen[(method, path)] += 1
+            self._log.append((method, path if raw_path is None else raw_path))
             service = "github" if path.startswith(GITHUB_PREFIX) else "hf"
             if authorization is not None:
                 self._auth[service] = authorization
@@ -218,7 +229,13 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        decision = self.controller.on_request(scope["method"], scope["path"], headers.get("authorization"))
+        raw = scope.get("raw_path")
+        decision = self.controller.on_request(
+            scope["method"],
+            scope["path"],
+            headers.get("authorization"),
+            raw.decode("latin-1") if isinstance(raw, bytes) else None,
+        )
         if decision.delay_s > 0:
             await asyncio.sleep(decision.delay_s)
         if decision.status is not None:

@@ -25,9 +25,15 @@ from tests.emulator.github_payloads import (
     wants_raw,
     zip_bytes,
 )
-from tests.emulator.repos import Fixtures, GhRepo
+from tests.emulator.repos import GRANTED_TOKEN, Fixtures, GhRepo
 
 Handler = Callable[[Request, GhRepo], Awaitable[Response]]
+
+
+def _granted(request: Request) -> bool:
+    """Whether the request carries the token on every private repository's access list."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() in ("bearer", "token") and value.strip() == GRANTED_TOKEN
 
 
 class GitHubRoutes(GitHubPayloads):
@@ -89,6 +95,8 @@ class GitHubRoutes(GitHubPayloads):
             else:
                 p = request.path_params
                 repo = self.fixtures.gh_repo(p["owner"], p["repo"])
+                if repo is not None and repo.private and not _granted(request):
+                    repo = None
                 response = not_found() if repo is None else await handler(request, repo)
             response.headers.update(headers)
             return response
@@ -105,7 +113,7 @@ class GitHubRoutes(GitHubPayloads):
                 "node_id": f"R_{repo.repo_id}",
                 "name": repo.name,
                 "full_name": repo.full_name,
-                "private": False,
+                "private": repo.private,
                 "owner": owner,
                 "html_url": repo.url,
                 "description": repo.description or None,
@@ -126,7 +134,7 @@ class GitHubRoutes(GitHubPayloads):
                 "open_issues_count": repo.open_issues,
                 "license": self._license(request, repo.license_spdx),
                 "topics": list(repo.topics),
-                "visibility": "public",
+                "visibility": "private" if repo.private else "public",
                 "forks": repo.forks,
                 "open_issues": repo.open_issues,
                 "watchers": repo.stars,

@@ -272,6 +272,7 @@ class GhRepo:
     tags: tuple[str, ...] = ()
     head_tags: tuple[str, ...] = ()
     extra_branches: tuple[str, ...] = ()
+    private: bool = False  # served only to GRANTED_TOKEN, as GitHub hides private repositories (404)
 
     @property
     def owner(self) -> str:

@@ -7,6 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.feature.conftest import HF, register
+from tests.feature.test_uploads import upload
+from tests.zips import model_files, zip_bytes
 
 EVIL = f"{HF}/evil/pickle-model"
 SAFE = f"{HF}/safe/pickle-model"
@@ -58,3 +60,21 @@ def test_benign_pickles_download_normally(client: TestClient, auth: dict[str, st
     response = client.get(f"/download/{model}", headers=auth)
     assert response.status_code == 200
     assert "X-Unsafe-Files" not in response.headers
+
+
+def test_an_upload_whose_pickle_imports_an_unknown_module_is_refused(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    """Issue 11: only allow-listed imports are safe; `foo.bar.Baz` is on no list, and used to pass."""
+    unknown = b"\x80\x04\x8c\x07foo.bar\x94\x8c\x03Baz\x94\x93\x94)R\x94."
+    out = upload(client, auth, zip_bytes(model_files() | {"pytorch_model.bin": unknown}))
+    assert out["unsafe_files"] == ["pytorch_model.bin"]
+    model = out["metadata"]["id"]
+    safety = client.get(f"/artifact/model/{model}/safety", headers=auth).json()
+    flagged = {f["path"]: f for f in safety["files"] if f["unsafe"]}
+    assert flagged["pytorch_model.bin"]["imports"] == ["foo.bar.Baz"]
+    refused = client.get(f"/download/{model}", headers=auth)
+    assert refused.status_code == 409
+    assert refused.json()["details"]["unsafe_files"] == ["pytorch_model.bin"]
+    allowed = client.get(f"/download/{model}", params={"allow_unsafe": "true"}, headers=auth)
+    assert allowed.status_code == 200

@@ -459,3 +459,65 @@ def test_file_downloads_through_the_door_are_audited_like_packages(hub: Hub) -> 
     resolve = f"{hub.url}/{BERT}/resolve/main/config.json"
     assert httpx.get(resolve, headers={**auth, "Range": "bytes=5-9"}).status_code == 206
     assert downloads() == 1  # a later part of a file resumes a download already counted
+
+
+# -- name squatting ------------------------------------------------------------------------------
+
+
+def test_the_real_hub_repository_wins_over_an_artifact_named_like_it(hub: Hub) -> None:
+    """A namesake registered before the real repository, then updated so it is the most recent,
+    must not be what the door serves for the repository id."""
+    auth = {"X-Authorization": hub.token}
+    squat = httpx.post(
+        f"{hub.url}/artifact/model",
+        json={"url": "https://www.kaggle.com/models/mallory/bert", "name": BERT},
+        headers=auth,
+        timeout=30,
+    )
+    assert squat.status_code == 201, squat.text  # nothing named BERT from the Hub yet: allowed
+    squat_id = squat.json()["metadata"]["id"]
+    hub.register("model", BERT)
+    body = {
+        "metadata": {"name": BERT, "id": squat_id, "type": "model"},
+        "data": {"url": "https://www.kaggle.com/models/mallory/bert"},
+    }
+    assert httpx.put(f"{hub.url}/artifacts/model/{squat_id}", json=body, headers=auth).status_code == 200
+
+    upstream_sha = hub.upstream.model_info(BERT).sha
+    assert hub.api.model_info(BERT).sha == upstream_sha
+    assert hub.api.model_info(BERT.upper()).sha == upstream_sha  # case-insensitive asks too
+    path = hf_hub_download(BERT, "config.json", endpoint=hub.url, token=hub.token, cache_dir=hub.cache)
+    assert Path(path).read_bytes() == hub.upstream_bytes(BERT, "config.json")
+
+
+def test_a_name_imitating_a_registered_hub_id_is_refused(hub: Hub) -> None:
+    hub.register("model", BERT)
+    auth = {"X-Authorization": hub.token}
+    for name in (BERT, BERT.upper(), f" {BERT} "):
+        for type_ in ("model", "code"):
+            response = httpx.post(
+                f"{hub.url}/artifact/{type_}",
+                json={"url": f"https://www.kaggle.com/models/mallory/{type_}", "name": name},
+                headers=auth,
+                timeout=30,
+            )
+            assert response.status_code == 409, (name, type_, response.text)
+            assert "Hugging Face repository id" in response.text
+    upload = httpx.post(
+        f"{hub.url}/artifact/model/upload",
+        params={"name": BERT},
+        content=_zip({"config.json": b"{}"}),
+        headers={**auth, "Content-Type": "application/zip"},
+        timeout=60,
+    )
+    assert upload.status_code == 409, upload.text
+    # A name of one's own is still fine, and so is the bare short name shared by many repositories.
+    for name in ("mallory/bert", "bert-base-uncased"):
+        response = httpx.post(
+            f"{hub.url}/artifact/model",
+            json={"url": f"https://www.kaggle.com/models/mallory/{name}", "name": name},
+            headers=auth,
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text
+    assert hub.api.model_info(BERT).sha == hub.upstream.model_info(BERT).sha

@@ -1,4 +1,5 @@
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +10,9 @@ from tests.feature.conftest import GH, register
 from tests.support import auth_request
 from tmr.app import create_app
 from tmr.container import Registry
+from tmr.errors import StorageUnavailable
+from tmr.storage.blobs.filesystem import FilesystemBlobStore
+from tmr.storage.metadata import SqlMetadataStore
 
 
 def test_health(client: TestClient, auth: dict[str, str]) -> None:
@@ -173,3 +177,64 @@ def test_unexpected_errors_are_500_with_json(
         response = c.get("/artifact/byName/x", headers=auth)
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error", "code": "internal_error"}
+
+
+class _Kept(logging.Handler):
+    """Every record with its exception, as the server's log would hold it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        self.lines.append(text)
+
+
+_DRIVER_TEXT = (
+    'connection to server at "db.internal.example" (10.0.0.5), port 5432 failed: '
+    'FATAL: password authentication failed for user "tmr_master"'
+)
+_SECRETS = ("db.internal.example", "10.0.0.5", "tmr_master", "5432", "/srv/blobs-secret", "Errno")
+
+
+def test_public_health_answers_say_what_failed_never_the_exception(
+    make_registry: Callable[..., Registry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed out, a failing store is named in general words; the driver's text (host, user,
+    path) goes to the server's log only, on the API and on the dashboard's public view alike."""
+
+    def database_down(*_args: object, **_kwargs: object) -> None:
+        raise StorageUnavailable(f"metadata store unavailable: {_DRIVER_TEXT}")
+
+    def blobs_down(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", "/srv/blobs-secret/.tmp")
+
+    monkeypatch.setattr(SqlMetadataStore, "ping", database_down)
+    monkeypatch.setattr(SqlMetadataStore, "count", database_down)
+    monkeypatch.setattr(FilesystemBlobStore, "check", blobs_down)
+    registry = make_registry()
+    kept = _Kept()
+    with TestClient(create_app(registry=registry)) as client:
+        # Added once the app has set up its logging; tmr's loggers do not propagate to the root.
+        logging.getLogger("tmr").addHandler(kept)
+        try:
+            report = client.get("/health/components")
+            by_id = {c["id"]: c for c in report.json()["components"]}
+            assert by_id["metadata_store"]["status"] == by_id["blob_store"]["status"] == "critical"
+            assert [i["summary"] for i in by_id["metadata_store"]["issues"]] == ["metadata store unreachable"]
+            assert [i["summary"] for i in by_id["blob_store"]["issues"]] == ["blob store unreachable"]
+            health = client.get("/health")
+            assert health.status_code == 503
+            page = client.get("/ui/health")
+            assert "metadata store unreachable" in page.text
+            for answer in (report, health, page):
+                for secret in _SECRETS:
+                    assert secret not in answer.text, (answer.url, secret)
+        finally:
+            logging.getLogger("tmr").removeHandler(kept)
+    logged = "\n".join(kept.lines)
+    assert "db.internal.example" in logged  # the detail is kept where operators look
+    assert "/srv/blobs-secret" in logged

@@ -237,3 +237,82 @@ def test_regex_scans_beyond_the_concurrency_limit_are_503(make_registry: Callabl
         release.set()
         first.join()
         assert statuses == [200]
+
+
+def test_regex_requests_waiting_for_a_scan_slot_do_not_starve_other_routes(
+    make_registry: Callable[..., Registry],
+) -> None:
+    """With every scan slot taken by a scan that does not end and more regex requests queued than
+    the server has threads, `/health` and an enumeration still answer, while the scans are still
+    running; one request beyond the bounded queue is told to come back (503, Retry-After)."""
+    import threading
+    import time
+
+    import anyio.to_thread
+
+    waiters, threads = 6, 4
+    registry = make_registry(regex_concurrency=1, regex_queue_s=600, regex_waiting=waiters)
+    entered, release = threading.Event(), threading.Event()
+    real = registry.store.match_text
+
+    def endless(*args: object, **kwargs: object) -> object:
+        entered.set()
+        assert release.wait(120)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    registry.store.match_text = endless  # type: ignore[method-assign]
+
+    async def few_threads() -> None:
+        # Fewer threads than queued requests: a queue held in threads would take every one.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+
+    try:
+        with TestClient(create_app(registry=registry)) as client:
+            assert client.portal is not None
+            client.portal.call(few_threads)
+            auth = {"X-Authorization": client.put("/authenticate", json=auth_request()).json()}
+            register(client, auth, "dataset", "https://example.com/d/one")
+            statuses: list[int] = []
+
+            def search() -> None:
+                statuses.append(
+                    client.post("/artifact/byRegEx", json={"regex": "one"}, headers=auth).status_code
+                )
+
+            scans = [threading.Thread(target=search, daemon=True) for _ in range(1 + waiters)]
+            scans[0].start()
+            assert entered.wait(60)
+            for scan in scans[1:]:
+                scan.start()
+            deadline = time.monotonic() + 60  # a guard against hanging, not a measure of speed
+            while registry.search.scans.waiting < waiters:
+                assert time.monotonic() < deadline, "the regex requests never queued"
+                time.sleep(0.01)
+
+            answers: dict[str, int] = {}
+
+            def cheap() -> None:
+                answers["health"] = client.get("/health").status_code
+                answers["enumerate"] = client.post(
+                    "/artifacts", json=[{"name": "*"}], headers=auth
+                ).status_code
+
+            other = threading.Thread(target=cheap, daemon=True)
+            other.start()
+            other.join(60)
+            assert not other.is_alive(), "cheap routes starved by regex requests waiting for a slot"
+            assert answers == {"health": 200, "enumerate": 200}
+            assert not release.is_set()
+            assert all(scan.is_alive() for scan in scans)  # the scans are still running
+
+            beyond = client.post("/artifact/byRegEx", json={"regex": "one"}, headers=auth)
+            assert beyond.status_code == 503
+            assert beyond.json()["code"] == "busy"
+            assert int(beyond.headers["Retry-After"]) >= 1
+
+            release.set()
+            for scan in scans:
+                scan.join(60)
+            assert statuses == [200] * (1 + waiters)
+    finally:
+        release.set()  # a failed assertion must not leave the scans (and the client) hanging

@@ -124,6 +124,21 @@ def test_same_zip_twice_is_a_conflict(client: TestClient, auth: dict[str, str]) 
     upload(client, auth, body, type_="dataset")
 
 
+def test_a_conflict_names_the_existing_artifact_only_to_who_may_see_it(
+    client: TestClient, registry: Registry
+) -> None:
+    body = zip_bytes(model_files(seed=7))
+    alice = login(client, registry, "alice")
+    first = upload(client, alice, body)["metadata"]["id"]
+    again = upload(client, alice, body, name="other", expect=409)
+    assert first in again["detail"]
+    assert again["details"]["id"] == first
+    # Bob may not see alice's private upload: he learns it is taken, never its id.
+    refused = upload(client, login(client, registry, "bob"), body, name="bobs", expect=409)
+    assert first not in refused["detail"]
+    assert "details" not in refused
+
+
 def test_malicious_pickle_is_marked_unsafe_and_the_rating_says_so(
     client: TestClient, auth: dict[str, str]
 ) -> None:

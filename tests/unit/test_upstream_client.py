@@ -114,4 +114,7 @@ def test_a_failure_in_the_same_clock_tick_as_a_success_is_the_latest(clock: Wall
         "up", "Up", client.calls, client.failures, client.last_success_at, client.last_failure, 60, clock.now
     )
     assert health["status"] == "degraded"
-    assert health["issues"][0]["summary"] == "https://up.test/x: HTTP 503"
+    # The detail stays with the client (and the log); the public report says only what failed.
+    assert client.last_failure is not None
+    assert client.last_failure[1] == "https://up.test/x: HTTP 503"
+    assert health["issues"][0]["summary"] == "Up did not answer after retries"

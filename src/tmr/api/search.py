@@ -45,5 +45,8 @@ def by_name(
 
 
 @router.post("/artifact/byRegEx", response_model=list[ArtifactMetadata])
-def by_regex(user: UserDep, registry: RegistryDep, body: ArtifactRegEx) -> list[ArtifactMetadata]:
-    return [metadata(i) for i in registry.search.by_regex(user, body.regex, version_query(body.version))]
+async def by_regex(user: UserDep, registry: RegistryDep, body: ArtifactRegEx) -> list[ArtifactMetadata]:
+    # Async so that a request waiting for a scan slot waits on the event loop, not in one of the
+    # threads every synchronous route shares (search/slots.py).
+    found = await registry.search.by_regex_waiting(user, body.regex, version_query(body.version))
+    return [metadata(i) for i in found]

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from tmr.analysis.references import keys_for, references
-from tmr.artifacts.models import Artifact, ArtifactLink, ArtifactType, FileEntry
+from tmr.artifacts.models import Artifact, ArtifactLink, ArtifactType, FileEntry, Visibility
 from tmr.errors import InvalidInput
 from tmr.sources.models import SourceSnapshot
 
@@ -97,6 +97,8 @@ def describe(type_: ArtifactType, name: str, url: str, snapshot: SourceSnapshot)
         license=snapshot.license,
         upstream=facts,
         version=snapshot.version,
+        # An upstream's private or gated repository stays private: its owner is the registrant.
+        visibility=Visibility.PRIVATE if snapshot.private else Visibility.PUBLIC,
         notes=tuple(notes),
         files=tuple(files),
         keys=keys,

@@ -17,20 +17,23 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from tmr.accounts.models import Principal
+from tmr.accounts.models import SYSTEM, Principal
 from tmr.analysis.references import keys_for
 from tmr.artifacts.building import PreparedArtifact, check_name, describe
-from tmr.artifacts.interfaces import StoredRating
+from tmr.artifacts.interfaces import EVERYTHING, KeyResolver, StoredRating
 from tmr.artifacts.mirror import FileMirror
 from tmr.artifacts.models import Artifact, ArtifactType, Visibility
 from tmr.artifacts.service import ArtifactService
 from tmr.artifacts.uploads import SpooledUpload, UploadLimits
 from tmr.errors import Conflict, Disqualified, InvalidInput, NotFound
+from tmr.hub.repo import canonical_id, from_hub
 from tmr.rating.gate import gate_failures
 from tmr.rating.service import RatingService
 from tmr.search.versions import normalize_version
-from tmr.sources.models import SourceRef, SourceSnapshot
+from tmr.sources.models import SourceKind, SourceRef, SourceSnapshot
 from tmr.sources.upload import upload_snapshot
+
+_HUB_KINDS = frozenset({SourceKind.HF_MODEL, SourceKind.HF_DATASET})
 
 
 class RegistrationEvents(Protocol):
@@ -66,6 +69,7 @@ class RegistrationService:
         files: FileMirror,
         sources: RegistrationSources,
         ratings: RatingService,
+        keys: KeyResolver,
         *,
         gate_models: bool,
         upload_limits: UploadLimits,
@@ -75,6 +79,7 @@ class RegistrationService:
         self._files = files
         self._sources = sources
         self._ratings = ratings
+        self._keys = keys
         self._gate_models = gate_models  # TMR_INGEST_GATE=enforce: `register` gates models too
         self._upload_limits = upload_limits
         self._events = events
@@ -83,7 +88,7 @@ class RegistrationService:
     def register(self, principal: Principal, type_: ArtifactType, url: str, name: str | None) -> Registered:
         """The contract's registration by URL. A model is rated at once or, when models are gated,
         admitted only if its rating passes the gate."""
-        prepared = self._prepare_url(type_, url, name)
+        prepared = self._prepare_url(principal, type_, url, name)
         if type_ is ArtifactType.MODEL and self._gate_models:
             return self._admit_gated(principal, prepared)
         return self._admit(principal, prepared)
@@ -91,7 +96,7 @@ class RegistrationService:
     def ingest(self, principal: Principal, url: str, name: str | None) -> Registered:
         """A public model, admitted only when its rating passes the gate and no weights file
         imports code (424 with the failing metrics otherwise)."""
-        return self._admit_gated(principal, self._prepare_url(ArtifactType.MODEL, url, name))
+        return self._admit_gated(principal, self._prepare_url(principal, ArtifactType.MODEL, url, name))
 
     def upload(
         self,
@@ -106,11 +111,10 @@ class RegistrationService:
         not held to the ingest gate). The same zip uploaded twice as one type is a conflict, as
         registering one URL twice is."""
         check_name(name)
+        self._refuse_hub_impostor(name, None)
         normalised = normalize_version(version) if version is not None else None
         url = f"upload:sha256:{spooled.sha256}"
-        existing = self._artifacts.url_taken(type_, url)
-        if existing is not None:
-            raise Conflict(f"this zip is already uploaded as {type_.value} {existing.id}", id=existing.id)
+        self._refuse_taken(principal, type_, url, f"this zip is already uploaded as a {type_.value}")
         exploded = self._files.store_upload(spooled, self._upload_limits)
         snapshot = upload_snapshot(
             url,
@@ -148,15 +152,49 @@ class RegistrationService:
         return Registered(artifact, self._rate(artifact))
 
     # -- the steps ---------------------------------------------------------------------------
-    def _prepare_url(self, type_: ArtifactType, url: str, name: str | None) -> PreparedArtifact:
+    def _prepare_url(
+        self, principal: Principal, type_: ArtifactType, url: str, name: str | None
+    ) -> PreparedArtifact:
         """Everything about a new artifact, read from its source, with nothing stored yet."""
         ref = self._sources.parse(url, type_)
         chosen = check_name(name) if name is not None else ref.default_name
-        existing = self._artifacts.url_taken(type_, url)
-        if existing is not None:
-            # URL registrations are public, so naming the existing one reveals nothing private.
-            raise Conflict(f"a {type_.value} with url {url} is already registered", id=existing.id)
+        self._refuse_hub_impostor(chosen, ref)
+        self._refuse_taken(principal, type_, url, f"a {type_.value} with url {url} is already registered")
         return describe(type_, chosen, url, self._inspect(ref))
+
+    def _refuse_taken(self, principal: Principal, type_: ArtifactType, url: str, said: str) -> None:
+        """409 when the source is registered already. The answer names the existing artifact only
+        to someone who may see it: a private upload or private upstream stays unnamed."""
+        existing = self._artifacts.url_taken(type_, url)
+        if existing is None:
+            return
+        try:
+            self._artifacts.get_any(principal, existing.id)
+        except NotFound:
+            raise Conflict(said) from None
+        raise Conflict(f"{said} as {existing.id}", id=existing.id)
+
+    def _refuse_hub_impostor(self, name: str, ref: SourceRef | None) -> None:
+        """Refuse (409) a name that is, ignoring case, the Hub repository id of an artifact
+        mirrored from the Hub, unless the new artifact is that very repository: the Hugging Face
+        door answers to names, so such a name would pass one artifact off as another. Only
+        namespaced names (`owner/name`) are held to it; a bare name is also a short name that
+        unrelated repositories share, and the door ranks the real repository above it anyway."""
+        key = name.strip().lower()
+        if "/" not in key:
+            return
+        if ref is not None and ref.kind in _HUB_KINDS and ref.repo_id.lower() == key:
+            return
+        for summary in self._keys.answering_to({key}, EVERYTHING).get(key, []):
+            try:
+                artifact = self._artifacts.get_any(SYSTEM, summary.id)
+            except NotFound:
+                continue  # removed meanwhile
+            if from_hub(artifact) and canonical_id(artifact).lower() == key:
+                raise Conflict(
+                    f"the name {name!r} is the Hugging Face repository id of another registered "
+                    "artifact; choose a name of your own"
+                )
 
     def _inspect(self, ref: SourceRef) -> SourceSnapshot:
         """The source's snapshot. A URL that names no repository upstream is a malformed

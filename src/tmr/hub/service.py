@@ -21,7 +21,7 @@ from tmr.downloads.plan import Conditions, DownloadPlan
 from tmr.downloads.service import DownloadService
 from tmr.errors import IntegrityError, NotFound
 from tmr.hub.git import known_blob_oid
-from tmr.hub.repo import HubRepo, canonical_id
+from tmr.hub.repo import HubRepo, canonical_id, from_hub
 from tmr.storage.blobs.base import BlobStore
 
 
@@ -83,10 +83,12 @@ class HubService:
     def repo(self, principal: Principal, repo_id: str, type_: ArtifactType) -> HubRepo:
         """The artifact of `type_` a Hub repository id names, among those `principal` may see.
 
-        Artifacts answer to their lower-cased keys (repository id, short name, name). An exact
-        match of the Hub repository id or the artifact's name wins over a case-insensitive one,
-        which wins over a short name (`bert-base-uncased` for `google-bert/bert-base-uncased`);
-        among equals, the most recently updated."""
+        Artifacts answer to their lower-cased keys (repository id, short name, name). The real
+        repository wins: an artifact mirrored from that very Hub repository comes before any
+        artifact merely *named* like it, so nobody can squat a Hub id by choosing a name. Then
+        an exact match of the Hub repository id or the artifact's name wins over a
+        case-insensitive one, which wins over a short name (`bert-base-uncased` for
+        `google-bert/bert-base-uncased`); among equals, the most recently updated."""
         key = repo_id.strip().lower()
         candidates: list[Artifact] = []
         found = self._keys.answering_to({key}, scope_for(principal)).get(key, []) if key else []
@@ -103,9 +105,11 @@ class HubService:
         def names(artifact: Artifact) -> set[str]:
             return {canonical_id(artifact), artifact.name}
 
-        exact = [a for a in candidates if repo_id in names(a)]
-        folded = [a for a in candidates if key in {n.lower() for n in names(a)}]
-        artifact = max(exact or folded or candidates, key=_ranked)
+        genuine = [a for a in candidates if from_hub(a) and canonical_id(a).lower() == key]
+        pool = genuine or candidates
+        exact = [a for a in pool if repo_id in names(a)]
+        folded = [a for a in pool if key in {n.lower() for n in names(a)}]
+        artifact = max(exact or folded or pool, key=_ranked)
         if any(f.sha256 is None and known_blob_oid(f) is None for f in artifact.files):
             # Neither stored nor vouched for: its ids can only come from its bytes.
             artifact = self._files.ensure_mirrored(artifact)

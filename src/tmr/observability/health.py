@@ -1,29 +1,36 @@
-"""Component health for /health/components, from real request metrics and live store checks."""
+"""Component health for /health/components, from real request metrics and live store checks.
+
+The report is public (no sign-in), so a failure is told in general words ("metadata store
+unreachable"); the exception itself, which can name a database host, user or bucket, goes to the
+server's log only.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tmr.errors import TmrError
 from tmr.observability.metrics import RequestMetrics, RequestSample
+
+log = logging.getLogger("tmr.health")
 
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
-def probe(check: Callable[[], None]) -> tuple[str, float, str | None]:
-    """Run a store check: (status, latency in ms, error message)."""
+def probe(check: Callable[[], None], what: str) -> tuple[str, float, str | None]:
+    """Run a store check: (status, latency in ms, a public summary of the failure). The summary
+    names only `what` failed; the exception is logged, never returned."""
     started = time.perf_counter()
     try:
         check()
-    except TmrError as exc:
-        return "critical", (time.perf_counter() - started) * 1000, exc.message
-    except Exception as exc:  # a health probe reports every failure, it never raises
-        return "critical", (time.perf_counter() - started) * 1000, f"{type(exc).__name__}: {exc}"
+    except Exception:  # a health probe reports every failure, it never raises
+        log.warning("health probe failed: %s unreachable", what, exc_info=True)
+        return "critical", (time.perf_counter() - started) * 1000, f"{what} unreachable"
     return "ok", (time.perf_counter() - started) * 1000, None
 
 
@@ -83,7 +90,7 @@ def api_component(
 def store_component(
     ident: str, name: str, description: str, check: Callable[[], None], now: float, extra: dict[str, Any]
 ) -> dict[str, Any]:
-    status, latency_ms, error = probe(check)
+    status, latency_ms, error = probe(check, name.lower())
     issues = (
         [] if error is None else [{"code": f"{ident}_unreachable", "severity": "error", "summary": error}]
     )
@@ -123,8 +130,11 @@ def upstream_component(
     )
     status = "unknown" if calls == 0 else ("degraded" if failing else "ok")
     issues = []
-    if failing and last_failure is not None:
-        issues.append({"code": f"{ident}_failing", "severity": "warning", "summary": last_failure[1]})
+    if failing:
+        # The failure's own text names the URL asked for (a repository someone registered), so
+        # only the fact is public; the request that met the failure logged the detail.
+        summary = f"{name} did not answer after retries"
+        issues.append({"code": f"{ident}_failing", "severity": "warning", "summary": summary})
     component: dict[str, Any] = {
         "id": ident,
         "display_name": name,

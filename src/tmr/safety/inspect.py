@@ -9,7 +9,6 @@ scanned and is reported unsafe, since nothing vouches for it.
 
 from __future__ import annotations
 
-import ast
 import io
 import struct
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
-from tmr.safety.pickles import PickleScan, PickleVerdict, scan_pickle
+from tmr.safety.pickles import PickleScan, PickleVerdict, is_object_npy_header, says_pickle, scan_pickle
 from tmr.safety.safetensors_header import InvalidWeights, SafetensorsHeader, read_header
 from tmr.safety.sniff import PICKLE_FAMILY, SNIFF_BYTES, WeightsFormat, detect_format
 
@@ -36,7 +35,7 @@ _BY_SUFFIX: dict[str, frozenset[WeightsFormat]] = {
     ".ckpt": _TORCH,
     ".pkl": frozenset({F.PICKLE}),
     ".pickle": frozenset({F.PICKLE}),
-    ".joblib": frozenset({F.PICKLE, F.UNKNOWN}),  # joblib may compress
+    ".joblib": frozenset({F.PICKLE}),  # compressed joblib is unrecognised, hence unsafe
     ".gguf": frozenset({F.GGUF}),
     ".h5": frozenset({F.HDF5}),
     ".hdf5": frozenset({F.HDF5}),
@@ -100,6 +99,13 @@ def inspect_weights(
     unsafe = False
     if fmt is F.EMPTY:
         reasons.append("empty file")
+    elif fmt is F.UNKNOWN and says_pickle(path):
+        unsafe = True
+        wrapper = _compression(read(0, min(size, 8)))
+        reasons.append(
+            f"the name says pickle but the bytes are {wrapper or 'not recognised'}: a loader would "
+            "unpickle what nothing has scanned"
+        )
     elif fmt is F.UNKNOWN:
         reasons.append("format not recognised from its bytes; nothing checked")
     if agrees is False:
@@ -128,8 +134,14 @@ def inspect_weights(
             unsafe = unsafe or fmt in PICKLE_FAMILY
     elif fmt is F.NUMPY and (offset := _npy_object_payload(read(0, min(size, SNIFF_BYTES)))):
         reasons.append("object array: numpy.load(allow_pickle=True) unpickles its payload")
-        if size - offset <= max_scan_bytes:
+        if stream is not None:
+            with stream() as data:
+                scan = scan_pickle(data, path, start=offset, max_pickle_bytes=max_scan_bytes)
+        elif size - offset <= max_scan_bytes:
             scan = scan_pickle(io.BytesIO(read(offset, size - offset)), path)
+        else:
+            unsafe = True
+            reasons.append(f"not scanned: too large ({size} bytes > {max_scan_bytes})")
     if scan is not None:
         flagged, why = _judge(scan)
         unsafe = unsafe or flagged
@@ -160,17 +172,37 @@ def _scan(opener: Callable[[], BinaryIO], path: str, cap: int) -> PickleScan:
 
 
 def _judge(scan: PickleScan) -> tuple[bool, list[str]]:
-    """Whether the scan makes the file unsafe, and why, in words."""
+    """Whether the scan makes the file unsafe, and why, in words: only allow-listed imports pass."""
     if scan.verdict is PickleVerdict.DANGEROUS:
         return True, ["imports code on load: " + ", ".join(str(g) for g in scan.dangerous)]
     if scan.verdict is PickleVerdict.ERROR:
         return True, [f"pickle could not be scanned completely: {scan.error}"]
     if scan.verdict is PickleVerdict.SUSPICIOUS:
         odd = ", ".join(str(g) for g in scan.globals if g.safety == "suspicious")
-        return False, [f"imports globals outside the allow list (review before loading): {odd}"]
+        return True, [f"imports globals outside the allow list: {odd}"]
     if scan.pickles:
         return False, ["pickle imports only allow-listed globals (static scan, not a proof)"]
     return False, []
+
+
+_COMPRESSION_MAGIC = (
+    (b"\x1f\x8b", "gzip-compressed"),
+    (b"BZh", "bzip2-compressed"),
+    (b"\xfd7zXZ\x00", "xz-compressed"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7z archive"),
+    (b"\x5d\x00\x00", "lzma-compressed"),
+    (b"\x78\x01", "zlib-compressed"),
+    (b"\x78\x5e", "zlib-compressed"),
+    (b"\x78\x9c", "zlib-compressed"),
+    (b"\x78\xda", "zlib-compressed"),
+    (b"ZF", "joblib zlib-compressed"),  # joblib's own zlib container
+)
+
+
+def _compression(head: bytes) -> str | None:
+    """How the bytes are wrapped, when they look compressed (joblib, pandas and friends unwrap)."""
+    return next((what for magic, what in _COMPRESSION_MAGIC if head.startswith(magic)), None)
 
 
 def _npy_object_payload(head: bytes) -> int | None:
@@ -181,16 +213,7 @@ def _npy_object_payload(head: bytes) -> int | None:
         (length,), start = struct.unpack("<H", head[8:10]), 10
     else:
         (length,), start = struct.unpack("<I", head[8:12]), 12
-    try:
-        doc = ast.literal_eval(head[start : start + length].decode("latin-1"))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
-    return start + length if isinstance(doc, dict) and _has_object(doc.get("descr")) else None
-
-
-def _has_object(descr: object) -> bool:
-    if isinstance(descr, str):
-        return descr.lstrip("<>|=").startswith("O")
-    if isinstance(descr, list):  # structured: [(name, dtype[, shape]), ...]
-        return any(isinstance(f, tuple) and len(f) > 1 and _has_object(f[1]) for f in descr)
-    return False
+    end = int(start + length)
+    if end > len(head):  # a header past the sniffed head: scanned, never trusted
+        return end
+    return end if is_object_npy_header(head[start : start + length]) else None

@@ -42,6 +42,11 @@ DTYPE_BITS: dict[str, int] = {
     "U64": 64,
 }
 
+MAX_DIMS = 64
+"""More dimensions than any framework supports (torch and numpy 2 stop at 64)."""
+MAX_DIM = 2**63 - 1
+"""A dimension must fit a signed 64-bit size, as every loader stores it."""
+
 Reader = Callable[[int, int], bytes]
 """`read(offset, length)` returns up to `length` bytes of the file starting at `offset`."""
 
@@ -112,7 +117,7 @@ def read_header(read: Reader | BinaryIO, size: int) -> SafetensorsHeader:
     if not isinstance(doc, dict):
         raise InvalidWeights("header is not a JSON object")
     metadata = _metadata(doc.pop("__metadata__", {}))
-    tensors = {name: _tensor(name, spec) for name, spec in doc.items()}
+    tensors = {name: _tensor(name, spec, size - 8 - n) for name, spec in doc.items()}
     _check_layout(tensors, size - 8 - n)
     return SafetensorsHeader(header_length=n, tensors=tensors, metadata=metadata)
 
@@ -147,14 +152,15 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _tensor(name: str, spec: object) -> TensorInfo:
+def _tensor(name: str, spec: object, data_len: int) -> TensorInfo:
     if not isinstance(spec, dict):
         raise InvalidWeights(f"tensor {name!r} is not an object")
     dtype, shape, offsets = spec.get("dtype"), spec.get("shape"), spec.get("data_offsets")
     if not isinstance(dtype, str) or dtype not in DTYPE_BITS:
         raise InvalidWeights(f"tensor {name!r} has an unknown dtype", dtype=dtype)
-    if not isinstance(shape, list) or not all(_is_int(d) for d in shape):
-        raise InvalidWeights(f"tensor {name!r} has an invalid shape", shape=shape)
+    if not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(_is_int(d) for d in shape):
+        raise InvalidWeights(f"tensor {name!r} has an invalid shape", shape=_brief(shape))
+    _check_elements(name, shape, data_len)
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)):
         raise InvalidWeights(f"tensor {name!r} has invalid data_offsets", data_offsets=offsets)
     begin, end = offsets
@@ -167,6 +173,27 @@ def _tensor(name: str, spec: object) -> TensorInfo:
             f"tensor {name!r}: shape x dtype is {bits / 8:g} bytes, its offsets span {end - begin}",
         )
     return info
+
+
+def _check_elements(name: str, shape: list[int], data_len: int) -> None:
+    """Refuse a shape with far more elements than the data region could hold (the exact size
+    check follows), multiplying only while the product stays that small: a huge shape is cheap."""
+    if any(d > MAX_DIM for d in shape):
+        raise InvalidWeights(f"tensor {name!r} has a dimension past 2**63 - 1")
+    if 0 in shape:
+        return
+    limit, count = 8 * (data_len + 1), 1
+    for dim in shape:
+        count *= dim
+        if count > limit:
+            raise InvalidWeights(
+                f"tensor {name!r}: its shape holds more elements than the file's {data_len} data bytes"
+            )
+
+
+def _brief(value: object) -> object:
+    """A shape small enough to quote in an error."""
+    return value[:8] if isinstance(value, list) else value
 
 
 def _check_layout(tensors: dict[str, TensorInfo], data_len: int) -> None:

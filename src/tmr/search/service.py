@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tmr.accounts.models import Principal
 from tmr.accounts.permissions import scope_for
-from tmr.artifacts.interfaces import ArtifactRepository
+from tmr.artifacts.interfaces import ArtifactRepository, TextMatcher
 from tmr.artifacts.models import ArtifactSummary, ArtifactType
-from tmr.errors import Busy, InvalidInput, NotFound
+from tmr.errors import InvalidInput, NotFound
 from tmr.search.prefilter import required_literals
 from tmr.search.regex import compile_pattern
+from tmr.search.slots import ScanSlots
 from tmr.search.versions import VersionQuery, matches, parse_query
 
 
@@ -60,13 +61,14 @@ class SearchService:
         regex_concurrency: int = 2,
         regex_queue_s: float = 30.0,
         refuse_backtracking: bool = True,
+        regex_waiting: int = 16,
     ) -> None:
         self._repo = repo
         self._page_size = page_size
         # Regex scans read every README: a few at a time keep the cheap requests of this worker
-        # responsive instead of letting many scans share (and starve) the CPU.
-        self._scans = threading.BoundedSemaphore(max(1, regex_concurrency))
-        self._queue_s = regex_queue_s
+        # responsive instead of letting many scans share (and starve) the CPU; those waiting
+        # for a turn wait on the event loop, never in a worker thread (search/slots.py).
+        self.scans = ScanSlots(regex_concurrency, max_waiting=regex_waiting, wait_s=regex_queue_s)
         self._refuse_backtracking = refuse_backtracking
 
     def enumerate(
@@ -106,15 +108,35 @@ class SearchService:
     def by_regex(
         self, principal: Principal, pattern: str, version: VersionQuery | None = None
     ) -> list[ArtifactSummary]:
+        """For doors that already run in a worker thread (the pages): a free scan slot or 503
+        at once, since waiting here would hold the thread."""
         matcher = compile_pattern(pattern, refuse_backtracking=self._refuse_backtracking)
-        scope = scope_for(principal, versioned=version is not None)
-        if not self._scans.acquire(timeout=self._queue_s):
-            raise Busy("too many regex searches in progress; retry shortly")
+        self.scans.try_acquire()
         try:
-            found = self._repo.match_text(matcher, scope, contains=required_literals(pattern))
+            return self._scan(principal, pattern, matcher, version)
         finally:
-            self._scans.release()
-        found = _with_version(found, version)
+            self.scans.release()
+
+    async def by_regex_waiting(
+        self, principal: Principal, pattern: str, version: VersionQuery | None = None
+    ) -> list[ArtifactSummary]:
+        """For async doors (the API): the pattern is checked first (400 never waits), the turn
+        is awaited on the event loop, and only the scan itself takes a thread, one outside the
+        server's shared pool, so queued scans cannot starve `/health` or downloads."""
+        matcher = compile_pattern(pattern, refuse_backtracking=self._refuse_backtracking)
+        await self.scans.acquire()
+        try:
+            return await asyncio.to_thread(self._scan, principal, pattern, matcher, version)
+        finally:
+            self.scans.release()
+
+    def _scan(
+        self, principal: Principal, pattern: str, matcher: TextMatcher, version: VersionQuery | None
+    ) -> list[ArtifactSummary]:
+        scope = scope_for(principal, versioned=version is not None)
+        found = _with_version(
+            self._repo.match_text(matcher, scope, contains=required_literals(pattern)), version
+        )
         if not found:
             raise NotFound("no artifact matches this regex" + (" with that version" if version else ""))
         return found

@@ -7,16 +7,16 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import quote
 
 from tmr.artifacts.filekinds import classify
 from tmr.artifacts.models import FileKind
-from tmr.errors import IntegrityError, NotFound, UpstreamUnavailable
+from tmr.errors import IntegrityError, NotFound, UpstreamTooLarge, UpstreamUnavailable
 from tmr.sources.digests import checked, git_digest
 from tmr.sources.facts import Contributor, PullRequest
-from tmr.sources.http import UpstreamClient
+from tmr.sources.http import UpstreamClient, capped
 from tmr.sources.models import SourceRef, SourceSnapshot, UpstreamFile
 from tmr.sources.tags import GitTag, read_tags
+from tmr.sources.urls import check_github_repo_id, check_path, quote_path, quote_segment
 
 _RAW = {"Accept": "application/vnd.github.raw+json"}
 _JSON = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -45,19 +45,33 @@ _REPO_FACTS = (
 )
 
 
+def _repo(repo_id: str) -> str:
+    """The repository's API path; its id is checked again here, whoever built it, since the
+    call carries the server's token."""
+    return f"/repos/{quote_path(check_github_repo_id(repo_id))}"
+
+
 class GitHubSource:
     """Inspects GitHub repositories and mirrors their files from one zipball per download."""
 
-    def __init__(self, client: UpstreamClient) -> None:
+    def __init__(
+        self,
+        client: UpstreamClient,
+        *,
+        readme_limit: int = 8 * 1024 * 1024,
+        archive_limit: int = 2 * 1024 * 1024 * 1024,
+    ) -> None:
         self._client = client
+        self._readme_limit = readme_limit
+        self._archive_limit = archive_limit
 
     def inspect(self, ref: SourceRef) -> SourceSnapshot:
         repo = self._client.get_json(
-            f"/repos/{ref.repo_id}", headers=_JSON, missing=f"repository {ref.repo_id} not found"
+            _repo(ref.repo_id), headers=_JSON, missing=f"repository {ref.repo_id} not found"
         )
         branch = ref.revision or str(repo.get("default_branch") or "main")
         commits = self._client.get_json(
-            f"/repos/{ref.repo_id}/commits",
+            f"{_repo(ref.repo_id)}/commits",
             params={"sha": branch, "per_page": 1},
             headers=_JSON,
             missing=f"revision {branch} of {ref.repo_id} not found",
@@ -86,6 +100,7 @@ class GitHubSource:
             files=files,
             version=tagged.version,
             notes=tuple(notes),
+            private=repo.get("private") is True or repo.get("visibility") in ("private", "internal"),
         )
 
     # The helpers below add what they notice to the caller's `notes`, in the order they run.
@@ -102,8 +117,18 @@ class GitHubSource:
         return str(info.get("name") or "NOASSERTION")
 
     def _readme(self, ref: SourceRef, commit: str, notes: list[str]) -> str:
-        path = f"/repos/{ref.repo_id}/readme" + (f"/{quote(ref.subpath)}" if ref.subpath else "")
-        response = self._client.request("GET", path, params={"ref": commit}, headers=_RAW)
+        folder = check_path(ref.subpath.strip("/"), "folder") if ref.subpath else ""
+        path = f"{_repo(ref.repo_id)}/readme" + (f"/{quote_path(folder)}" if folder else "")
+        try:
+            response = self._client.request(
+                "GET", path, params={"ref": commit}, headers=_RAW, limit=self._readme_limit
+            )
+        except UpstreamTooLarge:
+            notes.append(
+                f"the README is more than the {self._readme_limit} bytes read at registration "
+                "(TMR_EAGER_FILE_LIMIT): not read"
+            )
+            return ""
         if response.status_code == 404:
             notes.append("the repository has no README")
             return ""
@@ -112,7 +137,7 @@ class GitHubSource:
 
     def _contributors(self, repo_id: str) -> list[Contributor]:
         response = self._client.request(
-            "GET", f"/repos/{repo_id}/contributors", params={"per_page": MAX_CONTRIBUTORS}, headers=_JSON
+            "GET", f"{_repo(repo_id)}/contributors", params={"per_page": MAX_CONTRIBUTORS}, headers=_JSON
         )
         if response.status_code in (204, 404):
             return []
@@ -128,7 +153,7 @@ class GitHubSource:
         for page in range(1, MAX_TAG_PAGES + 1):
             response = self._client.request(
                 "GET",
-                f"/repos/{repo_id}/tags",
+                f"{_repo(repo_id)}/tags",
                 params={"per_page": TAG_PAGE, "page": page},
                 headers=_JSON,
             )
@@ -158,7 +183,7 @@ class GitHubSource:
 
     def _tree(self, ref: SourceRef, commit: str, notes: list[str]) -> tuple[UpstreamFile, ...]:
         tree = self._client.get_json(
-            f"/repos/{ref.repo_id}/git/trees/{quote(commit, safe='')}",
+            f"{_repo(ref.repo_id)}/git/trees/{quote_segment(commit, 'revision')}",
             params={"recursive": "1"},
             headers=_JSON,
             missing=f"file tree of {ref.repo_id} not found",
@@ -166,7 +191,7 @@ class GitHubSource:
         if tree.get("truncated"):
             notes.append("GitHub truncated the file tree: the manifest is partial")
         prefix = f"{ref.subpath.strip('/')}/" if ref.subpath else ""
-        zip_url = self._client.url(f"/repos/{ref.repo_id}/zipball/{quote(commit, safe='')}")
+        zip_url = self._client.url(f"{_repo(ref.repo_id)}/zipball/{quote_segment(commit, 'revision')}")
         return tuple(
             UpstreamFile(
                 path=item["path"],
@@ -185,7 +210,7 @@ class GitHubSource:
         1 + 2 * window calls, made concurrently."""
         response = self._client.request(
             "GET",
-            f"/repos/{repo_id}/pulls",  # closed ones, newest first
+            f"{_repo(repo_id)}/pulls",  # closed ones, newest first
             params={
                 "state": "closed",
                 "per_page": min(100, window * 2),
@@ -201,9 +226,9 @@ class GitHubSource:
 
         def detail(pull: dict[str, Any]) -> PullRequest:
             number = int(pull["number"])
-            reviews = self._client.get_json(f"/repos/{repo_id}/pulls/{number}/reviews", headers=_JSON)
+            reviews = self._client.get_json(f"{_repo(repo_id)}/pulls/{number}/reviews", headers=_JSON)
             files = self._client.get_json(
-                f"/repos/{repo_id}/pulls/{number}/files", params={"per_page": 100}, headers=_JSON
+                f"{_repo(repo_id)}/pulls/{number}/files", params={"per_page": 100}, headers=_JSON
             )
             code_lines = sum(
                 int(f.get("additions", 0)) + int(f.get("deletions", 0))
@@ -222,8 +247,9 @@ class GitHubSource:
         if not wanted:
             return
         with tempfile.TemporaryFile() as spool:
-            with self._client.stream(wanted[0].download_url) as response:
-                for chunk in response.iter_bytes(1024 * 1024):
+            limit, what = self._archive_limit, "GitHub's code archive (TMR_UPSTREAM_ARCHIVE_LIMIT)"
+            with self._client.stream(wanted[0].download_url, limit=limit, what=what) as response:
+                for chunk in capped(response.iter_bytes(1024 * 1024), limit, what):
                     spool.write(chunk)
             spool.seek(0)
             try:

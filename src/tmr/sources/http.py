@@ -9,17 +9,42 @@ import logging
 import math
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC
 from typing import Any
 
 import httpx
 
-from tmr.errors import NotFound, UpstreamForbidden, UpstreamUnavailable
+from tmr.errors import NotFound, UpstreamForbidden, UpstreamTooLarge, UpstreamUnavailable
 
 log = logging.getLogger("tmr.sources")
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 10.0
+DEFAULT_BODY_LIMIT = 64 * 1024 * 1024
+# Headers that describe the bytes on the wire, not the decoded body a buffered answer holds.
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def too_large(what: str, limit: int) -> UpstreamTooLarge:
+    return UpstreamTooLarge(f"{what} is larger than the {limit} bytes the registry reads from an upstream")
+
+
+def capped(chunks: Iterable[bytes], limit: int, what: str) -> Iterator[bytes]:
+    """Pass `chunks` through, raising once more than `limit` bytes went by: the caller stops
+    reading there, whatever the upstream still has to send."""
+    seen = 0
+    for chunk in chunks:
+        seen += len(chunk)
+        if seen > limit:
+            raise too_large(what, limit)
+        yield chunk
+
+
+def check_declared_length(response: httpx.Response, limit: int, what: str) -> None:
+    """Refuse an answer whose declared length is over `limit` before reading any of it."""
+    declared = response.headers.get("content-length", "")
+    if declared.strip().isdigit() and int(declared) > limit:
+        raise too_large(what, limit)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -53,8 +78,10 @@ class UpstreamClient:
         backoff_s: float = 0.5,
         extra_headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
+        body_limit: int = DEFAULT_BODY_LIMIT,
     ) -> None:
         self.name = name
+        self.body_limit = body_limit
         self.base_url = base_url.rstrip("/")
         headers = {"User-Agent": "tmr-registry/0.1", **(extra_headers or {})}
         if token:
@@ -120,10 +147,23 @@ class UpstreamClient:
         self.last_failure = (self._stamp(), f"{url}: {last_error}")
         raise UpstreamUnavailable(f"{self.name} did not answer {url}: {last_error}", upstream=self.name)
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """A buffered response, any non-retryable status (callers decide what a 404 means)."""
-        response = self._send(method, path, stream=False, **kwargs)
-        return response
+    def request(self, method: str, path: str, *, limit: int | None = None, **kwargs: Any) -> httpx.Response:
+        """A buffered response, any non-retryable status (callers decide what a 404 means). The
+        body is read as it streams and refused (UpstreamTooLarge) past `limit` bytes (the
+        client's body limit by default), so an upstream cannot make the registry hold more."""
+        response = self._send(method, path, stream=True, **kwargs)
+        what = f"{self.name}'s answer to {path}" + (" (TMR_UPSTREAM_BODY_LIMIT)" if limit is None else "")
+        try:
+            body = self._read_capped(response, self.body_limit if limit is None else limit, what)
+        finally:
+            response.close()
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=response.request)
+
+    @staticmethod
+    def _read_capped(response: httpx.Response, limit: int, what: str) -> bytes:
+        check_declared_length(response, limit, what)
+        return b"".join(capped(response.iter_bytes(), limit, what))
 
     def get_json(self, path: str, *, missing: str = "not found", **kwargs: Any) -> Any:
         response = self.request("GET", path, **kwargs)
@@ -146,13 +186,19 @@ class UpstreamClient:
             raise UpstreamUnavailable(f"{self.name} answered HTTP {response.status_code}", upstream=self.name)
 
     @contextlib.contextmanager
-    def stream(self, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
-        """A streamed GET (retried while nothing has been read yet); raise on error statuses."""
+    def stream(
+        self, path: str, *, limit: int | None = None, what: str | None = None, **kwargs: Any
+    ) -> Iterator[httpx.Response]:
+        """A streamed GET (retried while nothing has been read yet); raise on error statuses (whose
+        bodies are read only up to the body limit), and on a declared length over `limit`. The
+        caller reads through `capped` to hold an upstream that does not declare its length."""
         response = self._send("GET", path, stream=True, **kwargs)
         try:
             if response.status_code >= 400:
-                response.read()
+                self._read_capped(response, self.body_limit, f"{self.name}'s error answer to {path}")
                 self.raise_for_status(response, f"{path} not found")
+            if limit is not None:
+                check_declared_length(response, limit, what or f"{self.name}'s answer to {path}")
             yield response
         finally:
             response.close()

@@ -6,18 +6,18 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
 
 from tmr.artifacts.filekinds import classify
 from tmr.artifacts.models import FileKind
-from tmr.errors import UpstreamForbidden, UpstreamUnavailable
+from tmr.errors import InvalidInput, UpstreamForbidden, UpstreamUnavailable
 from tmr.sources.digests import checked, git_digest, sha256_digest
-from tmr.sources.http import UpstreamClient
+from tmr.sources.http import UpstreamClient, capped
 from tmr.sources.layout import read_layout_evidence
 from tmr.sources.models import SourceKind, SourceRef, SourceSnapshot, UpstreamFile
 from tmr.sources.tags import GitTag, read_tags
+from tmr.sources.urls import check_hf_repo_id, quote_path, quote_segment
 
-# Files fetched at registration whatever their size limit says: they are the evidence.
+# Files fetched at registration whatever their kind (up to the eager limit): they are the evidence.
 _EVIDENCE_FILES = ("README.md", "config.json", "adapter_config.json", "model_index.json")
 _EAGER_KINDS = {FileKind.CONFIG, FileKind.TOKENIZER, FileKind.DOCS, FileKind.CODE, FileKind.OTHER}
 _FACT_KEYS = (
@@ -39,6 +39,13 @@ _FACT_KEYS = (
 )
 
 
+def is_restricted(info: dict[str, Any]) -> bool:
+    """Whether the Hub keeps the repository from the public: `private`, or `gated` (`"auto"` or
+    `"manual"`; `false` when open). What the server's token reads of it is not for everyone."""
+    gated = info.get("gated")
+    return info.get("private") is True or (gated not in (None, False) and str(gated).lower() != "false")
+
+
 class HuggingFaceSource:
     """Inspects Hub repositories and streams their files for mirroring."""
 
@@ -49,18 +56,23 @@ class HuggingFaceSource:
 
     @staticmethod
     def _repo_path(ref: SourceRef) -> str:
+        """The repository's API path; its id is checked again here, whoever built `ref`, since
+        the call carries the server's token."""
         section = "datasets" if ref.kind is SourceKind.HF_DATASET else "models"
-        return f"/api/{section}/{ref.repo_id}"
+        return f"/api/{section}/{quote_path(check_hf_repo_id(ref.repo_id))}"
 
     def _api_path(self, ref: SourceRef) -> str:
         path = self._repo_path(ref)
         if ref.revision:
-            path += f"/revision/{quote(ref.revision, safe='')}"
+            path += f"/revision/{quote_segment(ref.revision, 'revision')}"
         return path
 
     def resolve_url(self, ref: SourceRef, revision: str, path: str) -> str:
         prefix = "/datasets" if ref.kind is SourceKind.HF_DATASET else ""
-        return self._client.url(f"{prefix}/{ref.repo_id}/resolve/{quote(revision, safe='')}/{quote(path)}")
+        repo = quote_path(check_hf_repo_id(ref.repo_id))
+        return self._client.url(
+            f"{prefix}/{repo}/resolve/{quote_segment(revision, 'revision')}/{quote_path(path)}"
+        )
 
     def inspect(self, ref: SourceRef) -> SourceSnapshot:
         what = "dataset" if ref.kind is SourceKind.HF_DATASET else "model"
@@ -70,8 +82,8 @@ class HuggingFaceSource:
         if not isinstance(info, dict):
             raise UpstreamUnavailable("Hugging Face sent an unexpected repository description")
         revision = str(info.get("sha") or ref.revision or "main")
-        files, refused = self._fetch_small(self._files(ref, info, revision))
         notes: list[str] = []
+        files, refused = self._fetch_small(self._files(ref, info, revision, notes), notes)
         if refused:
             notes.append(
                 f"the repository is gated or private: {len(refused)} file(s) could not be read with the "
@@ -95,6 +107,7 @@ class HuggingFaceSource:
             files=files,
             version=tagged.version,
             notes=tuple(notes),
+            private=is_restricted(info),
         )
 
     def _tags(self, ref: SourceRef, notes: list[str]) -> list[GitTag]:
@@ -120,12 +133,20 @@ class HuggingFaceSource:
             if isinstance(tag, dict) and tag.get("name") and tag.get("targetCommit")
         ]
 
-    def _files(self, ref: SourceRef, info: dict[str, Any], revision: str) -> list[UpstreamFile]:
+    def _files(
+        self, ref: SourceRef, info: dict[str, Any], revision: str, notes: list[str]
+    ) -> list[UpstreamFile]:
         files: list[UpstreamFile] = []
+        unsafe: list[str] = []
         prefix = f"{ref.subpath.strip('/')}/" if ref.subpath else ""
         for sibling in info.get("siblings") or []:
             path = sibling.get("rfilename")
             if not isinstance(path, str) or (prefix and not path.startswith(prefix)):
+                continue
+            try:
+                download_url = self.resolve_url(ref, revision, path)
+            except InvalidInput:  # `..`, a backslash: fetching it would leave the repository
+                unsafe.append(path)
                 continue
             lfs = sibling.get("lfs") or {}
             if lfs.get("sha256"):
@@ -139,20 +160,36 @@ class HuggingFaceSource:
                     path=path,
                     size=size,
                     kind=classify(path),
-                    download_url=self.resolve_url(ref, revision, path),
+                    download_url=download_url,
                     upstream_digest=digest,
                 )
             )
+        if unsafe:
+            notes.append(
+                f"{len(unsafe)} file(s) listed with a path that leaves the repository were left out ("
+                + ", ".join(repr(p) for p in sorted(unsafe)[:5])
+                + ")"
+            )
         return files
 
-    def _fetch_small(self, files: list[UpstreamFile]) -> tuple[tuple[UpstreamFile, ...], list[str]]:
+    def _fetch_small(
+        self, files: list[UpstreamFile], notes: list[str]
+    ) -> tuple[tuple[UpstreamFile, ...], list[str]]:
         """The files with the small ones' content, fetched concurrently, and the paths the upstream
         refused to serve (gated repositories list their files but serve most of them only to
-        accepted users)."""
+        accepted users). Evidence files (README, config) are read at any kind but not at any
+        size: one over the eager limit is left unread, with a note."""
+        small = [f.size <= self._eager_limit for f in files]
         wanted = [
             i
             for i, f in enumerate(files)
-            if f.path in _EVIDENCE_FILES or (f.kind in _EAGER_KINDS and f.size <= self._eager_limit)
+            if small[i] and (f.path in _EVIDENCE_FILES or f.kind in _EAGER_KINDS)
+        ]
+        notes += [
+            f"{f.path} is {f.size} bytes, more than the {self._eager_limit} read at registration "
+            "(TMR_EAGER_FILE_LIMIT): not read"
+            for i, f in enumerate(files)
+            if f.path in _EVIDENCE_FILES and not small[i]
         ]
         if not wanted:
             return tuple(files), []
@@ -164,12 +201,19 @@ class HuggingFaceSource:
         return tuple(fetched), [fetched[i].path for i in wanted if fetched[i].content is None]
 
     def _download(self, file: UpstreamFile) -> bytes | None:
+        """An eager file's bytes, never more than the eager limit whatever the listing said."""
         try:
-            return b"".join(self.open(file))
+            what = f"{file.path} (TMR_EAGER_FILE_LIMIT)"
+            return b"".join(
+                capped(self.open(file, limit=self._eager_limit, what=what), self._eager_limit, what)
+            )
         except UpstreamForbidden:
             return None
 
-    def open(self, file: UpstreamFile) -> Iterator[bytes]:
-        """The file's bytes, checked against the upstream's size and digest as they stream."""
-        with self._client.stream(file.download_url) as response:
+    def open(
+        self, file: UpstreamFile, *, limit: int | None = None, what: str | None = None
+    ) -> Iterator[bytes]:
+        """The file's bytes, checked against the upstream's size and digest as they stream (so
+        never more than the listed size is read; `limit` refuses a larger declared length)."""
+        with self._client.stream(file.download_url, limit=limit, what=what) as response:
             yield from checked(response.iter_bytes(1024 * 1024), file.upstream_digest, file.size, file.path)

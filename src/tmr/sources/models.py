@@ -67,6 +67,9 @@ class SourceSnapshot:
     files: tuple[UpstreamFile, ...] = ()
     version: str | None = None
     notes: tuple[str, ...] = ()
+    # The upstream keeps the repository from the public (private, gated): what the server's
+    # token read of it becomes a private artifact of whoever registered it.
+    private: bool = False
 
     def __post_init__(self) -> None:
         # Callers may pass lists; the value keeps immutable copies.

@@ -36,13 +36,18 @@ class SourceRegistry:
                 timeout_s=settings.upstream_timeout_s,
                 retries=settings.upstream_retries,
                 backoff_s=settings.upstream_backoff_s,
+                body_limit=settings.upstream_body_limit,
             )
 
         hf_client = client("Hugging Face", settings.hf_endpoint, settings.hf_token)
         gh_client = client("GitHub", settings.github_api_url, settings.github_token)
         return cls(
             HuggingFaceSource(hf_client, eager_limit=settings.eager_file_limit),
-            GitHubSource(gh_client),
+            GitHubSource(
+                gh_client,
+                readme_limit=settings.eager_file_limit,
+                archive_limit=settings.upstream_archive_limit,
+            ),
             [hf_client, gh_client],
         )
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+import re
+from urllib.parse import quote, unquote, urlsplit
 
 from tmr.errors import InvalidInput
 from tmr.sources.models import SourceKind, SourceRef
@@ -12,6 +13,13 @@ _HF_HOSTS = {"huggingface.co", "www.huggingface.co", "hf.co"}
 _GITHUB_HOSTS = {"github.com", "www.github.com"}
 # Hub pages that are not repositories.
 _HF_RESERVED = {"api", "spaces", "docs", "blog", "models", "settings", "organizations", "papers"}
+# Repository ids as the upstreams allow them. Every part later becomes a path segment of an API
+# call made with the server's own token, so anything else is refused before a request is made.
+_HF_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?")
+HF_REPO_ID_MAX = 96
+_GH_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,38})")
+_GH_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_MAX_DECODINGS = 4
 
 
 def parse_source_url(url: str, *, want_dataset: bool = False) -> SourceRef:
@@ -28,10 +36,86 @@ def parse_source_url(url: str, *, want_dataset: bool = False) -> SourceRef:
     host = parts.hostname.lower()
     segments = [unquote(s) for s in parts.path.split("/") if s]
     if host in _HF_HOSTS:
-        return _parse_hf(url, host, segments, want_dataset)
+        return _checked(_parse_hf(url, host, segments, want_dataset))
     if host in _GITHUB_HOSTS:
-        return _parse_github(url, host, segments)
+        return _checked(_parse_github(url, host, segments))
     return SourceRef(kind=SourceKind.URL, url=url, host=host)
+
+
+def check_hf_repo_id(repo_id: str) -> str:
+    """A Hub repository id, `owner/name` or a legacy `name`, by the Hub's own rules (parts of
+    letters, digits, `.`, `_`, `-`, starting with a letter or digit; no `--` or `..`; at most 96
+    characters)."""
+    parts = repo_id.split("/")
+    if (
+        not 1 <= len(parts) <= 2
+        or len(repo_id) > HF_REPO_ID_MAX
+        or "--" in repo_id
+        or ".." in repo_id
+        or not all(_HF_PART.fullmatch(part) for part in parts)
+    ):
+        raise InvalidInput(f"not a valid Hugging Face repository id: {repo_id!r}")
+    return repo_id
+
+
+def check_github_repo_id(repo_id: str) -> str:
+    """A GitHub `owner/name`: an account name (letters, digits, `-`, `_`; at most 39) and a
+    repository name (letters, digits, `.`, `_`, `-`; at most 100; never `.` or `..`)."""
+    owner, _, name = repo_id.partition("/")
+    if not _GH_OWNER.fullmatch(owner) or not _GH_NAME.fullmatch(name) or name in (".", ".."):
+        raise InvalidInput(f"not a valid GitHub repository: {repo_id!r}")
+    return repo_id
+
+
+def check_path(value: str, what: str) -> str:
+    """A revision or a folder inside a repository: `/`-separated segments, none empty-dotted
+    (`.`, `..`), none holding a backslash or a control character, and none turning into such a
+    segment or into a `/` when percent-decoded again (an upstream decodes what it receives)."""
+    for segment in value.split("/"):
+        layer = segment
+        for depth in range(_MAX_DECODINGS + 1):
+            if (
+                layer in (".", "..")
+                or "\\" in layer
+                or (depth and "/" in layer)
+                or any(ord(c) < 32 or ord(c) == 127 for c in layer)
+            ):
+                raise InvalidInput(f"{what} {value!r} is not a plain path inside the repository")
+            decoded = unquote(layer)
+            if decoded == layer:
+                break
+            layer = decoded
+        else:
+            raise InvalidInput(f"{what} {value!r} is percent-encoded too many times")
+    return value
+
+
+def quote_path(*parts: str) -> str:
+    """`parts` (each possibly `/`-separated) as one URL path, every segment quoted whole, so no
+    part can add, climb or re-encode a level of the upstream's API path."""
+    return "/".join(
+        quote(segment, safe="") for part in parts for segment in check_path(part, "path").split("/")
+    )
+
+
+def quote_segment(value: str, what: str) -> str:
+    """`value` (a revision such as `refs/pr/1`) as one quoted path segment."""
+    return quote(check_path(value, what), safe="")
+
+
+def _checked(ref: SourceRef) -> SourceRef:
+    """A repository reference whose every part is safe to put in an upstream API path."""
+    if ref.kind is SourceKind.GITHUB:
+        check_github_repo_id(ref.repo_id)
+    else:
+        check_hf_repo_id(ref.repo_id)
+    if ref.revision is not None:
+        if not ref.revision:
+            raise InvalidInput(f"{ref.url} names an empty revision")
+        check_path(ref.revision, "revision")
+    if ref.subpath:
+        check_path(ref.subpath.strip("/"), "folder")
+    return ref
 
 
 def _split_tree(rest: list[str]) -> tuple[str | None, str]:

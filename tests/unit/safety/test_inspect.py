@@ -92,11 +92,12 @@ def test_benign_torch_checkpoint_is_safe() -> None:
     assert report.imported_globals == ("collections.OrderedDict",)
 
 
-def test_suspicious_pickle_is_flagged_but_not_unsafe() -> None:
+def test_suspicious_pickle_is_unsafe() -> None:
+    # Issue 11: imports off the allow list used to pass as "review before loading" (fail open).
     report = inspect("model.pkl", pickle.dumps(collections.Counter("ab")))
     assert report.pickle_verdict is PickleVerdict.SUSPICIOUS
-    assert not report.unsafe
-    assert any("collections.Counter" in r for r in report.reasons)
+    assert report.unsafe
+    assert any("outside the allow list" in r and "collections.Counter" in r for r in report.reasons)
 
 
 def test_truncated_pickle_is_unsafe() -> None:
