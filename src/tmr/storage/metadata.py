@@ -496,6 +496,15 @@ class SqlMetadataStore(SqlRepository):
 
     # -- ratings -------------------------------------------------------------------------------
     def save_rating(self, artifact_id: str, rating: StoredRating) -> None:
+        # Two requests may rate one artifact at once (a model, and a child that rates its
+        # parent): both delete nothing and insert, and the second insert meets the first's row.
+        # Once that row is committed, a second attempt replaces it: the later rating wins.
+        try:
+            self._replace_rating(artifact_id, rating)
+        except SqlIntegrityError:
+            self._replace_rating(artifact_id, rating)
+
+    def _replace_rating(self, artifact_id: str, rating: StoredRating) -> None:
         with self._write() as session:
             seq = session.scalar(select(ArtifactRow.seq).where(ArtifactRow.id == artifact_id))
             if seq is None:
