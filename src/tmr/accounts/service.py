@@ -22,6 +22,14 @@ BEARER = "bearer "
 _ALGORITHM = "HS256"
 
 
+def _without_bearer(value: str) -> str:
+    """A token as sent in X-Authorization or kept in a cookie, with or without `bearer `."""
+    raw = value.strip()
+    if raw[: len(BEARER)].lower() == BEARER:
+        raw = raw[len(BEARER) :].strip()
+    return raw
+
+
 class AccountService:
     def __init__(
         self,
@@ -123,33 +131,29 @@ class AccountService:
         return hmac.compare_digest(self.form_key(token).encode(), key.encode("utf-8", "replace"))
 
     def _claims(self, token: str, *, verify_exp: bool) -> dict[str, object] | None:
-        raw = token.strip()
-        if raw[: len(BEARER)].lower() == BEARER:
-            raw = raw[len(BEARER) :].strip()
         try:
-            claims: dict[str, object] = jwt.decode(
-                raw,
-                self._secret,
-                algorithms=[_ALGORITHM],
-                options={"require": ["jti", "sub"], "verify_exp": verify_exp},
-            )
+            return self._decode(_without_bearer(token), verify_exp=verify_exp)
         except jwt.PyJWTError:
             return None
+
+    def _decode(self, raw: str, *, verify_exp: bool = True) -> dict[str, object]:
+        claims: dict[str, object] = jwt.decode(
+            raw,
+            self._secret,
+            algorithms=[_ALGORITHM],
+            options={"require": ["jti", "sub"], "verify_exp": verify_exp},
+        )
         return claims
 
     def check(self, header: str | None) -> Principal:
         """Who is behind an X-Authorization value, with or without the `bearer ` prefix."""
         if not header or not header.strip():
             raise Unauthenticated("missing X-Authorization header")
-        raw = header.strip()
-        if raw[: len(BEARER)].lower() == BEARER:
-            raw = raw[len(BEARER) :].strip()
+        raw = _without_bearer(header)
         if self._static and hmac.compare_digest(raw.encode("utf-8"), self._static.encode("utf-8")):
             return Principal(self.admin_name, is_admin=True)
         try:
-            claims = jwt.decode(
-                raw, self._secret, algorithms=[_ALGORITHM], options={"require": ["jti", "sub"]}
-            )
+            claims = self._decode(raw)
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("the token has expired") from exc
         except jwt.PyJWTError as exc:
