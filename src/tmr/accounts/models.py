@@ -2,8 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    """What a user may do besides reading health: `search` lists, finds, reads, rates and
+    analyses; `download` takes bytes; `upload` registers, ingests, uploads and changes one's own
+    artifacts. Admins hold every permission, whatever their stored set says."""
+
+    UPLOAD = "upload"
+    SEARCH = "search"
+    DOWNLOAD = "download"
+
+
+ALL_PERMISSIONS: frozenset[Permission] = frozenset(Permission)
+
+
+def parse_permissions(names: str) -> frozenset[Permission]:
+    """The stored comma-separated form; unknown names are dropped (never granted)."""
+    known = {p.value: p for p in Permission}
+    return frozenset(known[n] for n in (x.strip() for x in names.split(",")) if n in known)
+
+
+def format_permissions(permissions: frozenset[Permission]) -> str:
+    return ",".join(p.value for p in Permission if p in permissions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +37,7 @@ class User:
     name: str
     is_admin: bool
     password_hash: str = ""
+    permissions: frozenset[Permission] = field(default=ALL_PERMISSIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +49,14 @@ class Principal:
     name: str
     is_admin: bool = False
     is_system: bool = False
+    permissions: frozenset[Permission] = field(default=frozenset())
 
     @classmethod
     def of(cls, user: User) -> Principal:
-        return cls(user.name, user.is_admin)
+        return cls(user.name, user.is_admin, permissions=user.permissions)
+
+    def can(self, permission: Permission) -> bool:
+        return self.is_admin or permission in self.permissions
 
 
 SYSTEM = Principal("tmr-system", is_admin=True, is_system=True)

@@ -1,4 +1,10 @@
-"""Who may see what: the one place the visibility rule lives.
+"""Who may do and see what: the one place the permission and visibility rules live.
+
+Every use-case service calls `require` with the permission its use case needs, so a door (the
+contract API, tmr's own routes, the Hugging Face door, the UI, the CLI's server side) cannot forget
+it. A refusal names the missing permission. Changing an artifact needs `upload` and its owner (or
+an admin): `require_owner`.
+
 
 Public artifacts (from public upstreams) are for every user. Private ones (uploads, the company's
 own) are for their owner and for admins; to anyone else they do not exist (404, never 403), so a
@@ -8,9 +14,40 @@ the registry's own work passes `SYSTEM` explicitly.
 
 from __future__ import annotations
 
-from tmr.accounts.models import Principal
+from tmr.accounts.models import Permission, Principal
 from tmr.artifacts.interfaces import Scope
 from tmr.artifacts.models import Artifact, Visibility
+from tmr.errors import PermissionDenied
+
+_DOING = {
+    Permission.SEARCH: "list, find, read, rate or analyse artifacts",
+    Permission.DOWNLOAD: "download artifacts",
+    Permission.UPLOAD: "register, ingest, upload or change artifacts",
+}
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    """Refuse (401, as the contract answers a missing permission) unless `principal` holds it."""
+    if not principal.can(permission):
+        raise PermissionDenied(
+            f"the '{permission.value}' permission is needed to {_DOING[permission]}; "
+            f"user {principal.name!r} does not have it",
+            missing_permission=permission.value,
+        )
+
+
+def is_owner(principal: Principal, artifact: Artifact) -> bool:
+    return principal.is_admin or artifact.created_by == principal.name
+
+
+def require_owner(principal: Principal, artifact: Artifact, what: str = "change") -> None:
+    """Changing an artifact: `upload`, and its owner or an admin."""
+    require(principal, Permission.UPLOAD)
+    if not is_owner(principal, artifact):
+        raise PermissionDenied(
+            f"only the artifact's owner or an administrator may {what} it",
+            missing_permission="owner",
+        )
 
 
 def can_read(principal: Principal, artifact: Artifact) -> bool:

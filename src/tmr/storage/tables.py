@@ -101,6 +101,9 @@ class FileRow(Base):
     safety: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+ALL_PERMISSIONS = "upload,search,download"
+
+
 class UserRow(Base):
     __tablename__ = "users"
 
@@ -108,6 +111,10 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(512), nullable=False)
     is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # Comma-separated permission names (0008); admins hold every permission whatever this says.
+    permissions: Mapped[str] = mapped_column(
+        String(64), nullable=False, default=ALL_PERMISSIONS, server_default=ALL_PERMISSIONS
+    )
 
 
 class TokenRow(Base):
@@ -258,3 +265,64 @@ class WorkloadRunRow(Base):
     first_error: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SignInFailureRow(Base):
+    """Failed sign-ins counted per user and per client address (0008), so throttling holds
+    across workers and Lambda instances. `key` is `user:<name>` or `addr:<address>`."""
+
+    __tablename__ = "sign_in_failures"
+
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MonitorRow(Base):
+    """The JavaScript monitor of a sensitive model (0008): run before each of its downloads."""
+
+    __tablename__ = "monitors"
+
+    artifact_seq: Mapped[int] = mapped_column(
+        ForeignKey("artifacts.seq", ondelete="CASCADE"), primary_key=True
+    )
+    program: Mapped[str] = mapped_column(Text, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    set_by: Mapped[str] = mapped_column(String(256), nullable=False)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class DownloadEventRow(Base):
+    """One download asked for (0008): who, from where, which parts, allowed or refused, and the
+    monitor's exit status. Kept after the artifact is deleted: who took a model outlives it."""
+
+    __tablename__ = "download_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    artifact_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    artifact_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    artifact_name: Mapped[str] = mapped_column(String(512), nullable=False)
+    user_name: Mapped[str] = mapped_column(String(256), nullable=False, index=True)
+    client: Mapped[str | None] = mapped_column(String(64))
+    door: Mapped[str] = mapped_column(String(16), nullable=False)
+    parts: Mapped[str | None] = mapped_column(String(1024))
+    allowed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    monitor_exit: Mapped[int | None] = mapped_column(Integer)
+    monitor_output: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+
+
+class SearchHitRow(Base):
+    """One artifact shown by one search (0008): its popularity in search, and whether a later
+    download by the same user was preceded by finding it."""
+
+    __tablename__ = "search_hits"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    artifact_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    user_name: Mapped[str] = mapped_column(String(256), nullable=False, index=True)
+    client: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
