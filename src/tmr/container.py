@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tmr.accounts.interfaces import AccountRepository
+from tmr.accounts.models import Principal
+from tmr.accounts.permissions import require_admin
 from tmr.accounts.service import AccountService
 from tmr.analysis.service import AnalysisService
 from tmr.artifacts.interfaces import ArtifactRepository
@@ -16,8 +18,13 @@ from tmr.artifacts.mirror import FileMirror
 from tmr.artifacts.packages import StateStore
 from tmr.artifacts.registration import RegistrationService
 from tmr.artifacts.service import ArtifactService
+from tmr.confusion.service import ConfusionService
+from tmr.downloads.history import DownloadHistory
 from tmr.downloads.service import DownloadService
 from tmr.hub.service import HubService, OidReader
+from tmr.monitors.models import MonitorLimits
+from tmr.monitors.sandbox import MonitorSandbox
+from tmr.monitors.service import MonitorGate, MonitorService
 from tmr.observability.activity import ActivityRecorder
 from tmr.observability.interfaces import OperationsFeed
 from tmr.observability.metrics import RequestMetrics
@@ -31,8 +38,11 @@ from tmr.sources.registry import SourceRegistry
 from tmr.storage.blobs.base import BlobStore, Presigner
 from tmr.storage.blobs.factory import make_blob_store
 from tmr.storage.database import make_engine
+from tmr.storage.downloads import SqlDownloadHistory
 from tmr.storage.metadata import SqlMetadataStore
+from tmr.storage.monitors import SqlMonitorStore
 from tmr.storage.operations import SqlOperationsStore
+from tmr.storage.searches import SqlSearchHits
 from tmr.storage.workloads import SqlWorkloadStore
 from tmr.workload.runner import HttpRunner
 from tmr.workload.service import WorkloadService
@@ -75,12 +85,18 @@ class Registry:
     activity: ActivityRecorder  # this instance's minutes and log lines, flushed to the store
     operations: OperationsFeed
     workloads: WorkloadService
+    download_history: DownloadHistory  # every download asked for (read by the confusion audit)
+    confusion: ConfusionService  # the package-confusion audit (search hits + download history)
+    monitors: MonitorService  # sensitive models: their monitors and download histories
 
-    def reset(self) -> None:
+    def reset(self, principal: Principal) -> None:
         """The system default state: no artifacts, no audit, no stored files, only the default
-        admin."""
+        admin. Administrators only, whichever door asks."""
+        require_admin(principal, "reset the registry")
         self.artifacts.reset()
         self.accounts.reset()
+        self.download_history.reset()
+        self.confusion.reset()
         self.artifacts.collect_orphans()
         if isinstance(self.blobs, Presigner):
             self.blobs.delete_packages()  # materialised downloads: copies, not blobs, so not orphans
@@ -97,6 +113,8 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
     if run_migrations:
         store.migrate()
     operations = SqlOperationsStore(engine)
+    download_history = SqlDownloadHistory(engine)
+    search_hits = SqlSearchHits(engine)
     activity = ActivityRecorder(operations, flush_interval_s=settings.ops_flush_s)
     activity.logs.attach()
     blobs = make_blob_store(
@@ -116,11 +134,17 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         token_max_uses=settings.token_max_uses,
         jwt_secret=settings.jwt_secret,
         static_admin_token=settings.auth_token,
+        password_min_length=settings.password_min_length,
     )
     accounts.ensure_default_admin()
     artifacts = ArtifactService(store, blobs)
     files = FileMirror(store, blobs, sources, settings.scan_max_bytes)
     ratings = RatingService(store, artifacts, sources, default_engine())
+    monitor_store = SqlMonitorStore(engine)
+    monitor_limits = MonitorLimits(time_s=settings.monitor_time_s, memory_mib=settings.monitor_memory_mib)
+    monitor_gate = MonitorGate(
+        monitor_store, lambda: MonitorSandbox(monitor_limits), spool_dir=settings.spool_dir
+    )
     downloads = DownloadService(
         artifacts,
         files,
@@ -131,6 +155,8 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         presigned_redirects=settings.download_redirect == "presigned",
         redirect_expires_s=settings.download_redirect_expires_s,
         events=activity,
+        monitors=monitor_gate,
+        history=download_history,
     )
     metrics = RequestMetrics()
     health = HealthService(
@@ -168,6 +194,7 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
             settings.regex_queue_s,
             refuse_backtracking=settings.regex_refuse_backtracking,
             regex_waiting=settings.regex_waiting,
+            hits=search_hits,
         ),
         analysis=AnalysisService(artifacts, store, sources),
         health=health,
@@ -177,4 +204,7 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         workloads=WorkloadService(
             SqlWorkloadStore(engine), artifacts, accounts, HttpRunner(), inline=settings.workload_inline
         ),
+        download_history=download_history,
+        confusion=ConfusionService(search_hits, download_history),
+        monitors=MonitorService(artifacts, monitor_store, monitor_gate, download_history),
     )

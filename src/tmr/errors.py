@@ -37,6 +37,9 @@ class BadCredentials(TmrError):
 
 
 class PermissionDenied(TmrError):
+    """The principal lacks a permission (named in `missing_permission`) or is not the owner: the
+    contract answers a missing permission with 401 (see DELETE /reset)."""
+
     status_code = 401
     code = "permission_denied"
 
@@ -107,6 +110,13 @@ class IntegrityError(TmrError):
     code = "integrity_error"
 
 
+class TooManyAttempts(TmrError):
+    """Too many failed sign-ins for a user or from an address: wait `retry_after` seconds."""
+
+    status_code = 429
+    code = "too_many_attempts"
+
+
 class Busy(TmrError):
     """Too much expensive work already in flight; the client should retry later."""
 
@@ -117,3 +127,21 @@ class Busy(TmrError):
 class StorageUnavailable(TmrError):
     status_code = 503
     code = "storage_unavailable"
+
+
+class MonitorRefused(TmrError):
+    """A sensitive model's monitor vetoed this download (a non-zero exit, a crash or its time
+    limit). 451, not 403 (the contract's bad token) nor 401 (a missing permission) nor 409
+    (unsafe content): the asker is known and allowed, and the owner's own policy, outside the
+    protocol, refuses the resource. `details` carry the program's stdout and exit status."""
+
+    status_code = 451
+    code = "monitor_refused"
+
+
+class MonitorUnavailable(TmrError):
+    """A sensitive model's monitor could not be started (no Node.js): the download is refused,
+    never let through unchecked."""
+
+    status_code = 503
+    code = "monitor_unavailable"

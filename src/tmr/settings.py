@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     download_redirect_expires_s: int = Field(
         default=300, ge=1, le=7 * 24 * 3600, alias="TMR_DOWNLOAD_REDIRECT_EXPIRES_S"
     )
+    # A sensitive model's monitor (docs/monitors.md): its wall-clock limit and V8 heap cap; the
+    # zip it checks is written under TMR_SPOOL_DIR.
+    monitor_time_s: float = Field(default=10.0, gt=0, le=300, alias="TMR_MONITOR_TIME_S")
+    monitor_memory_mib: int = Field(default=256, ge=16, le=8192, alias="TMR_MONITOR_MEMORY_MIB")
 
     @field_validator("auth_token")
     @classmethod
@@ -100,6 +104,9 @@ class Settings(BaseSettings):
     jwt_secret: str | None = Field(default=None, alias="TMR_JWT_SECRET")
     token_ttl_s: int = Field(default=10 * 3600, alias="TMR_TOKEN_TTL_S")
     token_max_uses: int = Field(default=1000, alias="TMR_TOKEN_MAX_USES")
+    # New passwords (POST /users, PUT /users/{name}/password): at least this many characters, and
+    # not easy to guess (tmr.accounts.policy).
+    password_min_length: int = Field(default=12, ge=8, le=128, alias="TMR_PASSWORD_MIN_LENGTH")
     admin_user: str = Field(default="ece30861defaultadminuser", alias="TMR_ADMIN_USER")
     admin_password: str = Field(default=DEFAULT_ADMIN_PASSWORD, alias="TMR_ADMIN_PASSWORD")
     # On AWS the admin password comes from an SSM SecureString (docs/deploy.md), like AUTH_TOKEN.

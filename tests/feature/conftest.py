@@ -95,5 +95,10 @@ def rewire_downloads(registry: Registry, **options: Any) -> None:
         registry.store,
         registry.store,
         registry.blobs,
-        **{"eager_digest_bytes": registry.settings.eager_digest_bytes, **options},
+        **{
+            "eager_digest_bytes": registry.settings.eager_digest_bytes,
+            "monitors": registry.downloads.monitors,
+            "history": registry.downloads.history,
+            **options,
+        },
     )

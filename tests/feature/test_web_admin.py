@@ -96,7 +96,7 @@ def test_only_administrators_may_see_or_reset(
     key = ui_sign_in(client, "alice", "alice-password-1")
     page = client.get("/ui/admin")
     assert page.status_code == 401
-    assert "this page is for administrators" in page.text
+    assert "only an administrator may open this page" in page.text
     assert ">Admin</a>" not in page.text  # no link to it either
     refused = client.post("/ui/admin/reset", data={"form_key": key, "confirmation": CONFIRM})
     assert refused.status_code == 401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tmr.confusion.names import MAX_NAME_LENGTH, Category, compare, find_imitations, skeleton
+from tmr.confusion.names import MAX_NAME_LENGTH, Category, NameIndex, compare, find_imitations, skeleton
 
 BERT = "google-bert/bert-base-uncased"
 
@@ -103,3 +103,31 @@ def test_long_names_are_cut_before_comparing() -> None:
 def test_comparison_is_deterministic() -> None:
     first = [compare(s, BERT) for s in ("acme/bert-base-uncsed", "googIe-bert/bert-base-uncased")]
     assert first == [compare(s, BERT) for s in ("acme/bert-base-uncsed", "googIe-bert/bert-base-uncased")]
+
+
+def _crowd(n: int = 400) -> list[str]:
+    """Many names of the same few words: the ratio scan alone would keep only the closest 25."""
+    words = ["bert", "base", "uncased", "large", "tiny", "chat", "vision", "coder"]
+    return [f"team{i}/{'-'.join(words[(i + k) % len(words)] for k in range(3))}-{i}" for i in range(n)]
+
+
+def test_candidates_are_found_in_a_crowd_of_similar_names() -> None:
+    index = NameIndex([BERT, *_crowd(), "openai-community/gpt2"])
+    cases = {
+        "acme/free-official-hf-bert-base-uncased": Category.AFFIX,  # three words added
+        "acme/uncased-bert-base": Category.REORDER,
+        "acme/gtp2": Category.TYPO,  # a swap in a short name
+        "acme/BERT-base-uncased": Category.CASE,
+    }
+    for suspect, category in cases.items():
+        [match] = index.find(suspect, limit=1)
+        assert category in match.categories, suspect
+
+
+def test_a_dropped_name_is_no_longer_a_target() -> None:
+    index = NameIndex([BERT, "acme/bert-base-uncsed"])
+    assert [m.target for m in index.find("evil/bert-base-uncsed")] == ["acme/bert-base-uncsed", BERT]
+    index.drop("acme/bert-base-uncsed")
+    assert [m.target for m in index.find("evil/bert-base-uncsed")] == [BERT]
+    index.drop("never/indexed")  # nothing to drop: no error
+    assert [m.target for m in index.find("evil/bert-base-uncsed", upto=0)] == []

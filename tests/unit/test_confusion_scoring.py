@@ -138,3 +138,16 @@ def test_odd_names_in_the_audit() -> None:
         ArtifactStats("x/" + "b" * 50_000, downloads=1),
     ]
     assert audit(artifacts) == []
+
+
+def test_searches_per_name_count_only_for_that_name() -> None:
+    suspect = "acme/bert-base-uncased-pro"
+    artifacts = [BERT, ArtifactStats(suspect, downloads=60)]
+    downloads = {suspect: _scripted()}
+    found_it = {suspect: [SearchEvent(T0 - timedelta(hours=1), "bot")]}
+    found_other = {BERT.name: [SearchEvent(T0 - timedelta(hours=1), "bot")]}
+    [searched] = audit(artifacts, downloads, found_it, include_unflagged=True)
+    [unsearched] = audit(artifacts, downloads, found_other, include_unflagged=True)
+    assert "0 of 60 downloads never preceded by a search" in searched.components["traffic"].why
+    assert "60 of 60 downloads never preceded by a search" in unsearched.components["traffic"].why
+    assert unsearched.components["traffic"].value > searched.components["traffic"].value

@@ -51,12 +51,16 @@ def test_an_argument_with_a_nul_is_refused_before_running(argument: str) -> None
         _run(**{argument: "bad\x00name"})
 
 
-def test_the_flags_grant_reads_of_the_script_and_the_zip_only() -> None:
-    flags = node_flags(MonitorLimits(memory_mib=96), Path("/w/monitor.js"), Path("/d/p,1.zip"))
+def test_the_flags_grant_reads_of_the_script_the_zip_and_the_guard_only() -> None:
+    flags = node_flags(
+        MonitorLimits(memory_mib=96), Path("/w/monitor.js"), Path("/d/p,1.zip"), Path("/w/tmr-guard.cjs")
+    )
     assert flags == [
         "--permission",
         "--allow-fs-read=/w/monitor.js",
         "--allow-fs-read=/d/p,1.zip",
+        "--allow-fs-read=/w/tmr-guard.cjs",
+        "--require=/w/tmr-guard.cjs",
         "--max-old-space-size=96",
     ]
     assert not [flag for flag in flags if flag.startswith("--allow-") and "fs-read" not in flag]
@@ -65,7 +69,7 @@ def test_the_flags_grant_reads_of_the_script_and_the_zip_only() -> None:
 def test_a_path_with_a_node_wildcard_is_never_granted() -> None:
     # Node reads `*` in --allow-fs-read as a wildcard: /data/* would grant the whole folder.
     with pytest.raises(ValueError, match="wildcard"):
-        node_flags(MonitorLimits(), Path("/w/monitor.js"), Path("/data/*"))
+        node_flags(MonitorLimits(), Path("/w/monitor.js"), Path("/data/*"), Path("/w/g.cjs"))
 
 
 def test_the_address_space_limit_adds_nodes_own_reservations_to_the_memory_budget() -> None:

@@ -18,6 +18,7 @@ class Users:
     def __init__(self, *users: User) -> None:
         self.users = {u.name: u for u in users}
         self.tokens: list[Any] = []
+        self.failures: dict[str, int] = {}
 
     def get_user(self, name: str) -> User | None:
         return self.users.get(name)
@@ -27,6 +28,17 @@ class Users:
 
     def state(self, key: str, default: str) -> str:
         return default
+
+    # Sign-in failures, counted but never long enough here to impose a wait.
+    def sign_in_blocked_until(self, keys: Any, now: Any) -> None:
+        return None
+
+    def count_sign_in_failure(self, key: str, now: Any, window_s: int) -> int:
+        self.failures[key] = self.failures.get(key, 0) + 1
+        return self.failures[key]
+
+    def clear_sign_in_failures(self, key: str) -> None:
+        self.failures.pop(key, None)
 
 
 class CountingHasher:
@@ -53,8 +65,9 @@ def verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_an_unknown_user_costs_one_hash_and_gets_the_same_answer(verifications: list[str]) -> None:
     alice = User("alice", False, passwords.hash_password("alice-password"))
+    users = Users(alice)
     service = AccountService(
-        Users(alice),  # type: ignore[arg-type]
+        users,  # type: ignore[arg-type]
         admin_name="admin",
         admin_passwords=("x",),
         token_ttl_s=60,
@@ -68,6 +81,7 @@ def test_an_unknown_user_costs_one_hash_and_gets_the_same_answer(verifications: 
         service.authenticate("nobody", "not-her-password")
     assert len(verifications) == 2  # a hash was checked for the unknown name too
     assert unknown.value.message == wrong.value.message
+    assert users.failures == {"user:alice": 1, "user:nobody": 1}  # both counted alike
     assert service.authenticate("alice", "alice-password").startswith("bearer ")
 
 

@@ -50,10 +50,12 @@ class Principal:
     is_admin: bool = False
     is_system: bool = False
     permissions: frozenset[Permission] = field(default=frozenset())
+    token_id: str | None = field(default=None, compare=False)
+    """The id of the token the request came with (a password change keeps this one alive)."""
 
     @classmethod
-    def of(cls, user: User) -> Principal:
-        return cls(user.name, user.is_admin, permissions=user.permissions)
+    def of(cls, user: User, token_id: str | None = None) -> Principal:
+        return cls(user.name, user.is_admin, permissions=user.permissions, token_id=token_id)
 
     def can(self, permission: Permission) -> bool:
         return self.is_admin or permission in self.permissions

@@ -36,6 +36,21 @@ def require(principal: Principal, permission: Permission) -> None:
         )
 
 
+def require_admin(principal: Principal, what: str) -> None:
+    if not principal.is_admin:
+        raise PermissionDenied(
+            f"only an administrator may {what}; user {principal.name!r} is not one",
+            missing_permission="admin",
+        )
+
+
+def require_self_or_admin(principal: Principal, name: str, what: str) -> None:
+    if not (principal.is_admin or principal.name == name):
+        raise PermissionDenied(
+            f"only the user {name!r} or an administrator may {what}", missing_permission="admin"
+        )
+
+
 def is_owner(principal: Principal, artifact: Artifact) -> bool:
     return principal.is_admin or artifact.created_by == principal.name
 

@@ -1,7 +1,10 @@
-"""Authentication: the default admin, token issue and token checks.
+"""Users and authentication: the default admin, user management, sign-in with throttling,
+token issue and token checks.
 
 Tokens are JWTs naming a server-side record; the record, not the JWT, decides expiry and the use
-budget (10 hours or 1,000 uses by default), so a copied token cannot outlive its budget.
+budget (10 hours or 1,000 uses by default), so a copied token cannot outlive its budget. A user's
+permissions are read from the store on every check, so a change (or a deletion, which also
+deletes the user's tokens) takes effect on the next request.
 """
 
 from __future__ import annotations
@@ -9,14 +12,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 import jwt
 
 from tmr.accounts.interfaces import AccountRepository
-from tmr.accounts.models import IssuedToken, Principal, User
+from tmr.accounts.models import IssuedToken, Permission, Principal, User
 from tmr.accounts.passwords import hash_password, verify_nobody, verify_password
-from tmr.errors import BadCredentials, Unauthenticated
+from tmr.accounts.permissions import require_admin, require_self_or_admin
+from tmr.accounts.policy import check_password, check_user_name
+from tmr.accounts.throttle import ThrottlePolicy, address_key, seconds_until, user_key
+from tmr.errors import BadCredentials, Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 
 BEARER = "bearer "
 _ALGORITHM = "HS256"
@@ -41,8 +48,14 @@ class AccountService:
         token_max_uses: int,
         jwt_secret: str | None = None,
         static_admin_token: str | None = None,
+        password_min_length: int = 12,
+        throttle: ThrottlePolicy | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._repo = repo
+        self._min_length = password_min_length
+        self._throttle = throttle or ThrottlePolicy()
+        self._now = clock
         self.admin_name = admin_name
         self._admin_passwords = admin_passwords
         self._ttl = timedelta(seconds=token_ttl_s)
@@ -65,21 +78,53 @@ class AccountService:
         self._repo.delete_users_except([self.admin_name])
         self.ensure_default_admin()
 
-    def authenticate(self, name: str, password: str) -> str:
+    def authenticate(self, name: str, password: str, client: str | None = None) -> str:
+        """A token for a right name and password. Failures are counted per name and per client
+        address; while a wait runs the attempt is refused (429) before any hashing."""
+        keys = [(user_key(name), self._throttle.free_per_user)]
+        if client:
+            keys.append((address_key(client), self._throttle.free_per_address))
+        self._refuse_while_waiting([k for k, _ in keys])
         user = self._repo.get_user(name)
         if user is None:
             # The same hash and the same answer as a wrong password: no names are revealed.
             verify_nobody(password)
-            raise BadCredentials("the user or password is invalid")
-        ok = verify_password(user.password_hash, password)
-        if not ok and name == self.admin_name:
-            # The course texts spell the default password two ways; both open the default admin.
-            # Bytes: compare_digest refuses a str that is not ASCII (a 500 for "pässword").
-            given = password.encode("utf-8")
-            ok = any(hmac.compare_digest(given, p.encode("utf-8")) for p in self._admin_passwords)
-        if not ok:
-            raise BadCredentials("the user or password is invalid")
-        return self._issue(user, self._max_uses)
+            self._failed(keys)
+        elif not self._password_opens(user, password):
+            self._failed(keys)
+        else:
+            self._repo.clear_sign_in_failures(user_key(name))
+            return self._issue(user, self._max_uses)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _password_opens(self, user: User, password: str) -> bool:
+        if verify_password(user.password_hash, password):
+            return True
+        if user.name != self.admin_name:
+            return False
+        # The course texts spell the default password two ways; both open the default admin.
+        # Bytes: compare_digest refuses a str that is not ASCII (a 500 for "pässword").
+        given = password.encode("utf-8")
+        return any(hmac.compare_digest(given, p.encode("utf-8")) for p in self._admin_passwords)
+
+    def _refuse_while_waiting(self, keys: list[str]) -> None:
+        now = self._now()
+        until = self._repo.sign_in_blocked_until(keys, now)
+        if until is not None:
+            wait = seconds_until(until, now)
+            raise TooManyAttempts(
+                f"too many failed sign-ins for this user or from this address: try again in {wait} s",
+                retry_after=wait,
+            )
+
+    def _failed(self, keys: Iterable[tuple[str, int]]) -> None:
+        now = self._now()
+        for key, free in keys:
+            failures = self._repo.count_sign_in_failure(key, now, self._throttle.window_s)
+            wait = self._throttle.wait_after(failures, free)
+            if wait:
+                self._repo.block_sign_in(key, now + wait)
+        raise BadCredentials("the user or password is invalid")
 
     def issue(self, principal: Principal, max_uses: int) -> str:
         """A token for `principal` with a use budget of its own (the workload's clients each get
@@ -90,7 +135,7 @@ class AccountService:
         return self._issue(user, max(1, min(max_uses, self._max_uses * 100)))
 
     def _issue(self, user: User, max_uses: int) -> str:
-        now = datetime.now(UTC)
+        now = self._now()
         token = IssuedToken(
             jti=secrets.token_hex(16),
             user_name=user.name,
@@ -151,16 +196,89 @@ class AccountService:
             raise Unauthenticated("missing X-Authorization header")
         raw = _without_bearer(header)
         if self._static and hmac.compare_digest(raw.encode("utf-8"), self._static.encode("utf-8")):
-            return Principal(self.admin_name, is_admin=True)
+            return Principal(self.admin_name, is_admin=True, permissions=frozenset(Permission))
         try:
             claims = self._decode(raw)
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("the token has expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("the token is not valid") from exc
-        if not self._repo.spend_token(str(claims["jti"]), datetime.now(UTC)):
+        jti = str(claims["jti"])
+        if not self._repo.spend_token(jti, self._now()):
             raise Unauthenticated("the token has expired, been used up or been revoked")
         user = self._repo.get_user(str(claims["sub"]))
         if user is None:
             raise Unauthenticated("the token's user no longer exists")
-        return Principal.of(user)
+        return Principal.of(user, jti)
+
+    # -- users -------------------------------------------------------------------------------
+    def create_user(
+        self,
+        principal: Principal,
+        name: str,
+        password: str,
+        *,
+        is_admin: bool,
+        permissions: frozenset[Permission],
+    ) -> User:
+        require_admin(principal, "create users")
+        check_user_name(name)
+        check_password(password, user_name=name, min_length=self._min_length)
+        user = User(name, is_admin, hash_password(password), permissions)
+        if not self._repo.add_user(user):
+            raise Conflict(f"a user named {name!r} already exists")
+        return user
+
+    def list_users(self, principal: Principal) -> list[User]:
+        require_admin(principal, "list users")
+        return self._repo.list_users()
+
+    def user(self, principal: Principal, name: str) -> User:
+        require_self_or_admin(principal, name, "see this user")
+        user = self._repo.get_user(name)
+        if user is None:
+            raise NotFound(f"no user named {name!r}")
+        return user
+
+    def delete_user(self, principal: Principal, name: str) -> None:
+        """Delete a user and revoke every token it holds; the default admin stays."""
+        require_self_or_admin(principal, name, "delete this user")
+        if name == self.admin_name:
+            raise Conflict("the default administrator cannot be deleted")
+        if not self._repo.delete_user(name):
+            raise NotFound(f"no user named {name!r}")
+
+    def set_permissions(self, principal: Principal, name: str, permissions: frozenset[Permission]) -> User:
+        require_admin(principal, "change permissions")
+        user = self._repo.get_user(name)
+        if user is None:
+            raise NotFound(f"no user named {name!r}")
+        changed = User(user.name, user.is_admin, user.password_hash, permissions)
+        self._repo.put_user(changed)
+        return changed
+
+    def set_password(
+        self, principal: Principal, name: str, new_password: str, old_password: str | None
+    ) -> None:
+        """A user changes its own password with the old one; an admin changes anyone's without.
+        Every other token of the user is revoked (the one asking keeps working)."""
+        require_self_or_admin(principal, name, "change this user's password")
+        if name == self.admin_name:
+            raise Conflict(
+                "the default administrator's password is the registry's setting "
+                "(TMR_ADMIN_PASSWORD or its SSM parameter); change it there"
+            )
+        user = self._repo.get_user(name)
+        if user is None:
+            raise NotFound(f"no user named {name!r}")
+        if principal.name == name:
+            if old_password is None:
+                raise InvalidInput("old_password is required to change one's own password")
+            key = [(user_key(name), self._throttle.free_per_user)]
+            self._refuse_while_waiting([user_key(name)])
+            if not verify_password(user.password_hash, old_password):
+                self._failed(key)
+        check_password(new_password, user_name=name, min_length=self._min_length)
+        self._repo.put_user(User(user.name, user.is_admin, hash_password(new_password), user.permissions))
+        keep = principal.token_id if principal.name == name else None
+        self._repo.revoke_user_tokens(name, except_jti=keep)

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from tmr.accounts.models import Principal
+from tmr.accounts.permissions import require_admin
 from tmr.artifacts.models import ArtifactType
 from tmr.container import Registry
-from tmr.errors import InvalidInput, PermissionDenied
+from tmr.errors import InvalidInput
 
 
 def get_registry(request: Request) -> Registry:
@@ -31,9 +32,18 @@ def current_user(
 UserDep = Annotated[Principal, Depends(current_user)]
 
 
+def client_address(request: Request) -> str | None:
+    """The address the request came from, as the server (or Mangum, from API Gateway's source
+    IP) saw it; forwarded headers are not trusted, since any client can send them."""
+    return request.client.host if request.client else None
+
+
+ClientDep = Annotated[str | None, Depends(client_address)]
+
+
 def admin_user(user: UserDep) -> Principal:
-    if not user.is_admin:
-        raise PermissionDenied("this action needs an administrator")
+    """A door-side early refusal only; the service called behind it checks again."""
+    require_admin(user, "do this")
     return user
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from tmr.api.deps import RegistryDep, UserDep
 from tmr.api.streaming import respond
@@ -16,6 +16,7 @@ router = APIRouter(tags=["downloads"])
 
 @router.get("/download/{id}", response_model=None)
 def download(
+    request: Request,
     user: UserDep,
     registry: RegistryDep,
     id: str,
@@ -33,5 +34,7 @@ def download(
         allow_unsafe=allow_unsafe,
         conditions=Conditions(range_, if_range, if_none_match),
         redirect=redirect,
+        door="api",
+        client=request.client.host if request.client else None,
     )
     return respond(plan)

@@ -163,7 +163,10 @@ def _file(type_: ArtifactType) -> Callable[..., Response]:
         revision, path = split_revision([revision, *path.split("/")])
         conditions = Conditions(range_, if_range, if_none_match)
         head = request.method == "HEAD"
-        return respond(registry.hub.file(user, repo_id, type_, revision, path, conditions, head=head))
+        client = request.client.host if request.client else None
+        return respond(
+            registry.hub.file(user, repo_id, type_, revision, path, conditions, head=head, client=client)
+        )
 
     return resolve_file
 

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from tmr.accounts.models import Principal
 from tmr.api.deps import RegistryDep
-from tmr.errors import RangeNotSatisfiable, TmrError, Unauthenticated
+from tmr.errors import PermissionDenied, RangeNotSatisfiable, TmrError, Unauthenticated
 
 # The exact message the Hub sends for a token it refuses; huggingface_hub then raises a plain
 # 401 HfHubHTTPError instead of pretending the repository does not exist.
@@ -54,7 +54,14 @@ def hub_error_response(exc: TmrError) -> JSONResponse:
         headers["X-Repo-Commit"] = commit
     if isinstance(exc, RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.details.get('length', '*')}"
-    status = 401 if isinstance(exc, Unauthenticated) else exc.status_code
+    # The Hub's client reads 401 as "bad or missing token" and 403 as "forbidden": a token that
+    # lacks a permission is the latter (the contract's 401 for it is the contract's alone).
+    if isinstance(exc, Unauthenticated):
+        status = 401
+    elif isinstance(exc, PermissionDenied):
+        status = 403
+    else:
+        status = exc.status_code
     return JSONResponse({"error": exc.message}, status_code=status, headers=headers)
 
 

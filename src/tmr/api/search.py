@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response
 
-from tmr.api.deps import RegistryDep, UserDep
+from tmr.api.deps import ClientDep, RegistryDep, UserDep
 from tmr.api.presenters import metadata
 from tmr.api.routing import JsonBodyRoute
 from tmr.api.schemas import ArtifactMetadata, ArtifactQuery, ArtifactRegEx
@@ -21,6 +21,7 @@ def enumerate_artifacts(
     response: Response,
     user: UserDep,
     registry: RegistryDep,
+    client: ClientDep,
     queries: Annotated[list[ArtifactQuery], Body()],
     offset: Annotated[str | None, Query()] = None,
 ) -> list[ArtifactMetadata]:
@@ -31,6 +32,7 @@ def enumerate_artifacts(
             for q in queries
         ],
         offset,
+        client=client,
     )
     if next_offset is not None:
         response.headers["offset"] = next_offset
@@ -39,14 +41,22 @@ def enumerate_artifacts(
 
 @router.get("/artifact/byName/{name:path}", response_model=list[ArtifactMetadata])
 def by_name(
-    user: UserDep, registry: RegistryDep, name: str, version: Annotated[str | None, Query()] = None
+    user: UserDep,
+    registry: RegistryDep,
+    client: ClientDep,
+    name: str,
+    version: Annotated[str | None, Query()] = None,
 ) -> list[ArtifactMetadata]:
-    return [metadata(i) for i in registry.search.by_name(user, name, version_query(version))]
+    return [metadata(i) for i in registry.search.by_name(user, name, version_query(version), client=client)]
 
 
 @router.post("/artifact/byRegEx", response_model=list[ArtifactMetadata])
-async def by_regex(user: UserDep, registry: RegistryDep, body: ArtifactRegEx) -> list[ArtifactMetadata]:
+async def by_regex(
+    user: UserDep, registry: RegistryDep, client: ClientDep, body: ArtifactRegEx
+) -> list[ArtifactMetadata]:
     # Async so that a request waiting for a scan slot waits on the event loop, not in one of the
     # threads every synchronous route shares (search/slots.py).
-    found = await registry.search.by_regex_waiting(user, body.regex, version_query(body.version))
+    found = await registry.search.by_regex_waiting(
+        user, body.regex, version_query(body.version), client=client
+    )
     return [metadata(i) for i in found]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from tmr import __version__
-from tmr.api.deps import AdminDep, RegistryDep
+from tmr.api.deps import ClientDep, RegistryDep, UserDep
 from tmr.api.routing import JsonBodyRoute
 from tmr.api.schemas import AuthenticationRequest, HealthOut, TracksOut
 from tmr.artifacts.models import ArtifactType
@@ -56,11 +56,11 @@ def tracks() -> TracksOut:
 
 
 @router.delete("/reset")
-def reset(user: AdminDep, registry: RegistryDep) -> dict[str, str]:
-    registry.reset()
+def reset(user: UserDep, registry: RegistryDep) -> dict[str, str]:
+    registry.reset(user)
     return {"status": "reset"}
 
 
 @router.put("/authenticate")
-def authenticate(registry: RegistryDep, body: AuthenticationRequest) -> str:
-    return registry.accounts.authenticate(body.user.name, body.secret.password)
+def authenticate(registry: RegistryDep, body: AuthenticationRequest, client: ClientDep) -> str:
+    return registry.accounts.authenticate(body.user.name, body.secret.password, client)

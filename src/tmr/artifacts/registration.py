@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from tmr.accounts.models import SYSTEM, Principal
+from tmr.accounts.models import SYSTEM, Permission, Principal
+from tmr.accounts.permissions import can_read, require, require_owner
 from tmr.analysis.references import keys_for
 from tmr.artifacts.building import PreparedArtifact, check_name, describe
 from tmr.artifacts.interfaces import EVERYTHING, KeyResolver, StoredRating
@@ -88,6 +89,7 @@ class RegistrationService:
     def register(self, principal: Principal, type_: ArtifactType, url: str, name: str | None) -> Registered:
         """The contract's registration by URL. A model is rated at once or, when models are gated,
         admitted only if its rating passes the gate."""
+        require(principal, Permission.UPLOAD)
         prepared = self._prepare_url(principal, type_, url, name)
         if type_ is ArtifactType.MODEL and self._gate_models:
             return self._admit_gated(principal, prepared)
@@ -96,6 +98,7 @@ class RegistrationService:
     def ingest(self, principal: Principal, url: str, name: str | None) -> Registered:
         """A public model, admitted only when its rating passes the gate and no weights file
         imports code (424 with the failing metrics otherwise)."""
+        require(principal, Permission.UPLOAD)
         return self._admit_gated(principal, self._prepare_url(principal, ArtifactType.MODEL, url, name))
 
     def upload(
@@ -110,6 +113,7 @@ class RegistrationService:
         blobs, indexed like a Hub repository, rated, not gated (the company's own models are
         not held to the ingest gate). The same zip uploaded twice as one type is a conflict, as
         registering one URL twice is."""
+        require(principal, Permission.UPLOAD)
         check_name(name)
         self._refuse_hub_impostor(name, None)
         normalised = normalize_version(version) if version is not None else None
@@ -141,7 +145,8 @@ class RegistrationService:
     ) -> Registered:
         """Replace an artifact's content from its (possibly new) source URL; name and id stay, and
         a model is rated again."""
-        current = self._artifacts.get(principal, type_, artifact_id)
+        current = self._artifacts.get(principal, type_, artifact_id, to=Permission.UPLOAD)
+        require_owner(principal, current)
         if name != current.name:
             raise InvalidInput("the name in the body must match the artifact's name")
         ref = self._sources.parse(url, type_)
@@ -169,9 +174,11 @@ class RegistrationService:
         if existing is None:
             return
         try:
-            self._artifacts.get_any(principal, existing.id)
-        except NotFound:
-            raise Conflict(said) from None
+            visible = can_read(principal, self._artifacts.get_any(SYSTEM, existing.id))
+        except NotFound:  # removed meanwhile
+            visible = False
+        if not visible:
+            raise Conflict(said)
         raise Conflict(f"{said} as {existing.id}", id=existing.id)
 
     def _refuse_hub_impostor(self, name: str, ref: SourceRef | None) -> None:

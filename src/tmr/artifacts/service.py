@@ -12,8 +12,8 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from tmr.accounts.models import Principal
-from tmr.accounts.permissions import can_read
+from tmr.accounts.models import Permission, Principal
+from tmr.accounts.permissions import can_read, require, require_owner
 from tmr.artifacts.ids import is_valid_id, new_artifact_id
 from tmr.artifacts.interfaces import ArtifactRepository
 from tmr.artifacts.models import Artifact, ArtifactSummary, ArtifactType, AuditEntry
@@ -30,14 +30,25 @@ class ArtifactService:
         self._blobs = blobs
 
     # -- reading ---------------------------------------------------------------------------
-    def get(self, principal: Principal, type_: ArtifactType, artifact_id: str) -> Artifact:
-        """The artifact, if it exists with this type and `principal` may see it."""
-        artifact = self.get_any(principal, artifact_id)
+    def get(
+        self,
+        principal: Principal,
+        type_: ArtifactType,
+        artifact_id: str,
+        *,
+        to: Permission = Permission.SEARCH,
+    ) -> Artifact:
+        """The artifact, if it exists with this type and `principal` may see it, for a use case
+        that needs the permission `to` (reading by default; a download or a change name theirs)."""
+        artifact = self.get_any(principal, artifact_id, to=to)
         if artifact.type is not type_:
             raise NotFound(f"no {type_.value} artifact with id {artifact_id}")
         return artifact
 
-    def get_any(self, principal: Principal, artifact_id: str) -> Artifact:
+    def get_any(
+        self, principal: Principal, artifact_id: str, *, to: Permission = Permission.SEARCH
+    ) -> Artifact:
+        require(principal, to)
         if not is_valid_id(artifact_id):
             raise InvalidInput("artifact id must match ^[A-Za-z0-9-]+$")
         artifact = self._repo.get(artifact_id)
@@ -95,7 +106,9 @@ class ArtifactService:
         return stored
 
     def delete(self, principal: Principal, type_: ArtifactType, artifact_id: str) -> None:
-        artifact = self.get(principal, type_, artifact_id)
+        """Deleting needs `upload` and the artifact's owner (or an admin)."""
+        artifact = self.get(principal, type_, artifact_id, to=Permission.UPLOAD)
+        require_owner(principal, artifact, "delete")
         if not self._repo.delete(artifact_id):
             raise NotFound(f"no {type_.value} artifact with id {artifact_id}")
         log.info("deleted %s %s by %s", artifact.type.value, artifact.id, principal.name)

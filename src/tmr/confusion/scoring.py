@@ -7,21 +7,30 @@ a weak look-alike is scaled down whatever its traffic. ``gap`` (0 to 1) grows wi
 times more the imitated artifact is downloaded and searched than the suspect (``GAP_DECADES``
 decades → 1). ``traffic`` (0 to 1) is a weighted mean of the suspect's download anomalies: bursts,
 periodic arrivals, few distinct clients, downloads never preceded by a search by the same user —
-what scripted "popularity boosting" of a look-alike leaves behind. Events are plain records so the
-caller can feed them from the audit trail.
+what scripted "popularity boosting" of a look-alike leaves behind (the statistics are in
+``traffic``). Events are plain records so the caller can feed them from the download history and
+the search hits (``traffic.gather``).
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from itertools import pairwise
+from datetime import timedelta
 
 from tmr.confusion.names import Category, NameIndex
+from tmr.confusion.traffic import (
+    DownloadEvent,
+    SearchEvent,
+    densest_window,
+    distinct_clients,
+    inter_arrival_cv,
+    unsearched,
+)
+
+__all__ = ["DownloadEvent", "SearchEvent"]  # re-exported: the scoring's inputs
 
 W_NAME = 0.45
 W_GAP = 0.35
@@ -34,19 +43,6 @@ TRAFFIC_WEIGHTS = {"burst": 0.3, "periodic": 0.25, "few_clients": 0.25, "unsearc
 MIN_EVENTS = 5  # fewer downloads say nothing about a pattern
 BURST_WINDOW = timedelta(hours=1)
 MAX_EVENTS = 100_000  # the newest events are kept; bounds the work per artifact
-
-
-@dataclass(frozen=True)
-class DownloadEvent:
-    at: datetime
-    user: str
-    client: str  # e.g. the client address or user agent
-
-
-@dataclass(frozen=True)
-class SearchEvent:
-    at: datetime
-    user: str
 
 
 @dataclass(frozen=True)
@@ -105,27 +101,21 @@ def traffic_signals(downloads: Sequence[DownloadEvent], searches: Sequence[Searc
     if n < MIN_EVENTS:
         return TrafficSignals(notes=(f"{n} download(s): too few to judge traffic",))
     times = [e.at for e in events]
-    densest = max(bisect_right(times, t + BURST_WINDOW) - i for i, t in enumerate(times))
-    share = densest / n
-    burst = _clamp((share - 0.5) / 0.5)  # more than half of all downloads within one hour
-    gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
-    mean = statistics.fmean(gaps)
-    cv = statistics.pstdev(gaps) / mean if mean > 0 else 0.0
-    periodic = _clamp(1 - cv / 0.5) if mean > 0 else 0.0  # regular intervals: cv near 0
-    clients = len({(e.user, e.client) for e in events})
+    densest = densest_window(times, BURST_WINDOW)
+    burst = _clamp((densest / n - 0.5) / 0.5)  # more than half of all downloads within one hour
+    cv = inter_arrival_cv(times)
+    periodic = _clamp(1 - cv / 0.5) if cv is not None else 0.0  # regular intervals: cv near 0
+    clients = distinct_clients(events)
     few_clients = _clamp(1 - clients / n) if clients <= max(2, n // 5) else 0.0
-    earliest: dict[str, datetime] = {}  # each user's first search
-    for s in searches[-MAX_EVENTS:]:
-        earliest[s.user] = min(s.at, earliest.get(s.user, s.at))
-    unsearched_count = sum(1 for e in events if e.user not in earliest or earliest[e.user] > e.at)
-    unsearched = unsearched_count / n
+    unsearched_count = unsearched(events, searches[-MAX_EVENTS:])
+    cv_text = "undefined (all at once)" if cv is None else f"{cv:.2f}"
     notes = (
         f"{densest} of {n} downloads within {BURST_WINDOW}",
-        f"inter-arrival coefficient of variation {cv:.2f}",
+        f"inter-arrival coefficient of variation {cv_text}",
         f"{clients} distinct client(s) for {n} downloads",
         f"{unsearched_count} of {n} downloads never preceded by a search",
     )
-    return TrafficSignals(burst, periodic, few_clients, unsearched, notes)
+    return TrafficSignals(burst, periodic, few_clients, unsearched_count / n, notes)
 
 
 def popularity_gap(target: ArtifactStats, suspect: ArtifactStats) -> float:
@@ -169,7 +159,7 @@ def score_match(
 def audit(
     artifacts: Iterable[ArtifactStats],
     downloads: Mapping[str, Sequence[DownloadEvent]] | None = None,
-    searches: Sequence[SearchEvent] = (),
+    searches: Sequence[SearchEvent] | Mapping[str, Sequence[SearchEvent]] = (),
     *,
     threshold: float = THRESHOLD,
     include_unflagged: bool = False,
@@ -178,23 +168,25 @@ def audit(
 
     Artifacts are judged from the most popular down, each against the more popular ones that
     are not themselves flagged (an imitator is not what others imitate). The imitated name is
-    the closest look-alike; among equally close ones, the most popular.
+    the closest look-alike; among equally close ones, the most popular. ``searches`` are either
+    per name (the searches that showed that name: the registry's search hits) or one list for
+    every name (the searches the users made).
     """
     pool = sorted(artifacts, key=lambda a: (-a.popularity, a.name))
     downloads = downloads or {}
     by_name = {a.name: a for a in pool}
     popularity = sorted(a.popularity for a in pool)
-    flagged: set[str] = set()
     index = NameIndex(a.name for a in pool)  # most popular first, as ``more`` counts
     findings: list[Finding] = []
     for suspect in pool:
         more = len(pool) - bisect_right(popularity, suspect.popularity)
-        matches = index.find(suspect.name, upto=more, exclude=flagged, limit=1)
+        matches = index.find(suspect.name, upto=more, limit=1)
         if not matches:
             continue
         match = matches[0]
         target = by_name[match.target]
-        traffic = traffic_signals(downloads.get(suspect.name, ()), searches)
+        shown = searches.get(suspect.name, ()) if isinstance(searches, Mapping) else searches
+        traffic = traffic_signals(downloads.get(suspect.name, ()), shown)
         score, components = score_match(suspect, target, match.similarity, traffic)
         finding = Finding(
             suspect=suspect.name,
@@ -206,7 +198,7 @@ def audit(
             flagged=score >= threshold,
         )
         if finding.flagged:
-            flagged.add(suspect.name)
+            index.drop(suspect.name)
         if finding.flagged or include_unflagged:
             findings.append(finding)
     findings.sort(key=lambda f: (-f.score, f.suspect))

@@ -48,3 +48,7 @@ class DownloadHistory(Protocol):
     def downloads_since(self, since: datetime | None, *, limit: int) -> Sequence[DownloadEvent]:
         """Every artifact's downloads at or after `since`, oldest first (the audit's input)."""
         ...
+
+    def reset(self) -> None:
+        """Forget every download (the registry's reset to its default state)."""
+        ...

@@ -6,6 +6,14 @@ against its upstream digest before any byte is sent (a failure is a status, neve
 package); files whose bytes import code on load are refused unless the client says it knows;
 whole downloads are audited; the package's sha256 is announced; conditional requests and ranges
 follow `downloads.plan`; with the S3 store and presigned redirects, the bytes come from S3.
+
+A sensitive model (one with a monitor, `tmr.monitors`) is never sent unchecked: every request
+that carries bytes - a whole download, a range, a resumption - writes exactly the zip it is about
+to send (for one file: a zip holding that one file, stored, whose entry's bytes are the file's),
+runs the monitor on it, and sends the bytes of that very file; it is never redirected (a presigned
+URL would serve the bytes again, unchecked, until it expires). Every download asked for is kept in
+the download history (`downloads.history`): each refusal, and each download once (by the request
+that starts at byte 0, as the audit counts them).
 """
 
 from __future__ import annotations
@@ -14,12 +22,13 @@ import base64
 import hashlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import Protocol
+from typing import BinaryIO, Protocol
 from urllib.parse import quote
 
-from tmr.accounts.models import Principal
-from tmr.accounts.permissions import scope_for
+from tmr.accounts.models import Permission, Principal
+from tmr.accounts.permissions import require, scope_for
 from tmr.artifacts.bundles import LinkedDatasets, linked_datasets
 from tmr.artifacts.interfaces import KeyResolver
 from tmr.artifacts.mirror import FileMirror
@@ -27,14 +36,27 @@ from tmr.artifacts.models import Artifact, FileEntry
 from tmr.artifacts.packages import (
     Package,
     PackageDigests,
+    PackageParts,
     StateStore,
     build_package,
     package_files,
     parse_parts,
 )
 from tmr.artifacts.service import ArtifactService
+from tmr.downloads.history import Door, DownloadHistory
+from tmr.downloads.monitored import (
+    Asked,
+    event,
+    parts_label,
+    read_open_file,
+    refused_event,
+    single_file_zip,
+    spool,
+)
 from tmr.downloads.plan import Body, Conditions, DownloadPlan, content_disposition, serve_bytes
-from tmr.errors import IntegrityError, UnsafeContent
+from tmr.errors import IntegrityError, TmrError, UnsafeContent
+from tmr.monitors.models import Monitor, MonitorVerdict
+from tmr.monitors.service import MonitorGate
 from tmr.storage.blobs.base import BlobStore, Presigner
 
 log = logging.getLogger("tmr.downloads")
@@ -93,8 +115,12 @@ class DownloadService:
         presigned_redirects: bool = False,
         redirect_expires_s: int = 300,
         events: DownloadEvents | None = None,
+        monitors: MonitorGate,
+        history: DownloadHistory,
     ) -> None:
         self._artifacts = artifacts
+        self.monitors = monitors
+        self.history = history
         self._files = files
         self._links = links
         self._blobs = blobs
@@ -113,11 +139,28 @@ class DownloadService:
         allow_unsafe: bool,
         conditions: Conditions,
         redirect: bool | None = None,
+        door: Door,
+        client: str | None,
     ) -> DownloadPlan:
         """The artifact's files of the asked parts (all by default), and its linked datasets'
-        when `datasets` is one of them, as one zip with a fixed layout."""
+        when `datasets` is one of them, as one zip with a fixed layout. `door` and `client` (its
+        address) are kept in the download history."""
         wanted = parse_parts(parts)
-        artifact = self._files.ensure_mirrored(self._artifacts.get_any(principal, artifact_id), wanted.kinds)
+        found = self._artifacts.get_any(principal, artifact_id, to=Permission.DOWNLOAD)
+        asked = Asked(principal, found, door, client, parts_label(parts))
+        with self._recorded(asked):
+            return self._package(asked, wanted, allow_unsafe, conditions, redirect)
+
+    def _package(
+        self,
+        asked: Asked,
+        wanted: PackageParts,
+        allow_unsafe: bool,
+        conditions: Conditions,
+        redirect: bool | None,
+    ) -> DownloadPlan:
+        principal = asked.principal
+        artifact = self._files.ensure_mirrored(asked.artifact, wanted.kinds)
         bundled = self._datasets(principal, artifact) if wanted.datasets else LinkedDatasets()
         package = build_package(artifact, wanted.kinds, bundled.included)
         unsafe = unsafe_paths(package_files(artifact, wanted.kinds, bundled.included))
@@ -145,7 +188,27 @@ class DownloadService:
             return DownloadPlan(304, headers)
         stale = conditions.stale_range(package.etag)
         span = conditions.span(package.etag, package.length)
-        self._audit(principal, artifact, span)
+        monitor = self.monitors.monitor_of(artifact.id)
+        if monitor is not None:
+            handle, verdict, sha256 = self._checked(
+                asked, monitor, lambda: package.read(self._blobs, 0, package.length)
+            )
+            try:
+                _announce(headers, self._digests.record(package, sha256))
+            except IntegrityError:
+                handle.close()
+                raise
+            plan = serve_bytes(
+                package.length,
+                headers,
+                span,
+                lambda start, end: read_open_file(handle, start, end),
+                media_type=ZIP,
+                local=True,
+            )
+            self._audit(asked, span, verdict)
+            return self._served(plan)
+        self._audit(asked, span)
 
         target = self._redirect_target(redirect)
         # S3 ignores If-Range, so a stale one redirected would splice the new package's bytes onto
@@ -179,7 +242,7 @@ class DownloadService:
         bundled = linked_datasets(
             artifact,
             lambda keys: self._links.answering_to(keys, scope),
-            lambda dataset_id: self._artifacts.get_any(principal, dataset_id),
+            lambda dataset_id: self._artifacts.get_any(principal, dataset_id, to=Permission.DOWNLOAD),
         )
         return replace(
             bundled,
@@ -235,10 +298,24 @@ class DownloadService:
         conditions: Conditions,
         *,
         head: bool = False,
+        door: Door,
+        client: str | None,
     ) -> DownloadPlan:
         """One file of an artifact the principal was already given (the Hugging Face door's
         `resolve`), with the door's own `headers` (whose ETag validates it). Files that import
-        code on load are never served this way: the loaders behind that door would run them."""
+        code on load are never served this way: the loaders behind that door would run them.
+        A HEAD sends no bytes: it is neither monitored nor kept in the history."""
+        require(principal, Permission.DOWNLOAD)
+        if head:
+            return self._file(Asked(principal, artifact, door, client, path), headers, conditions, head=True)
+        asked = Asked(principal, artifact, door, client, path)
+        with self._recorded(asked):
+            return self._file(asked, headers, conditions, head=False)
+
+    def _file(
+        self, asked: Asked, headers: Mapping[str, str], conditions: Conditions, *, head: bool
+    ) -> DownloadPlan:
+        artifact, path = asked.artifact, asked.parts or ""
         file = artifact.file(path)
         if file is None:
             raise IntegrityError(f"{path} is not a file of artifact {artifact.id}")
@@ -254,7 +331,22 @@ class DownloadService:
                 raise IntegrityError(f"{path} could not be mirrored")
         self._refuse_unsafe_file(file)
         span = conditions.span(etag, file.size)
-        self._audit(principal, artifact, span)
+        monitor = self.monitors.monitor_of(artifact.id)
+        if monitor is not None:
+            packed = single_file_zip(file, self._blobs.open)
+            handle, verdict, _ = self._checked(asked, monitor, packed.chunks)
+            offset = packed.data_offset
+            plan = serve_bytes(
+                file.size,
+                headers,
+                span,
+                lambda start, end: read_open_file(handle, offset + start, offset + end),
+                media_type=OCTET_STREAM,
+                local=True,
+            )
+            self._audit(asked, span, verdict)
+            return self._served(plan)
+        self._audit(asked, span)
         sha256 = file.sha256
         plan = serve_bytes(
             file.size,
@@ -277,11 +369,46 @@ class DownloadService:
                 self._events.downloaded(int(plan.headers.get("Content-Length") or 0), started=started)
         return plan
 
-    def _audit(self, principal: Principal, artifact: Artifact, span: tuple[int, int] | None) -> None:
-        """A download is audited once: by the request that starts at byte 0 (a resumed one that
-        asks for the rest is the same download)."""
+    def _audit(
+        self, asked: Asked, span: tuple[int, int] | None, verdict: MonitorVerdict | None = None
+    ) -> None:
+        """A download is audited, and kept in the history, once: by the request that starts at
+        byte 0 (a resumed one that asks for the rest is the same download)."""
         if span is None or span[0] == 0:
-            self._artifacts.record(principal, artifact, "DOWNLOAD")
+            self._artifacts.record(asked.principal, asked.artifact, "DOWNLOAD")
+            self.history.record_download(
+                event(
+                    asked,
+                    allowed=True,
+                    monitor_exit=None if verdict is None else verdict.exit_code,
+                    monitor_output=None if verdict is None else verdict.stdout,
+                )
+            )
+
+    @contextmanager
+    def _recorded(self, asked: Asked) -> Iterator[None]:
+        """Keep every refusal of a download the asker may see in the history, then let it go on."""
+        try:
+            yield
+        except TmrError as exc:
+            try:
+                self.history.record_download(refused_event(asked, exc))
+            except TmrError as unrecorded:  # the refusal stands; losing its record is logged
+                log.error("download refusal of %s not recorded: %s", asked.artifact.id, unrecorded.message)
+            raise
+
+    def _checked(
+        self, asked: Asked, monitor: Monitor, chunks: Callable[[], Iterator[bytes]]
+    ) -> tuple[BinaryIO, MonitorVerdict, str]:
+        """Write the zip about to be sent, run the monitor on it (which raises when it refuses),
+        and open it for the answer before its folder goes; the file, the verdict, its sha256."""
+        self.monitors.runner()  # Node missing: refuse before writing a possibly large zip
+        with self.monitors.workspace() as folder:
+            zip_path = folder / filename_of(asked.artifact)
+            sha256 = spool(chunks(), zip_path)
+            verdict = self.monitors.check(monitor, asked.artifact, asked.principal.name, zip_path)
+            handle = zip_path.open("rb")
+        return handle, verdict, sha256
 
     @staticmethod
     def _refuse_unsafe_file(file: FileEntry) -> None:

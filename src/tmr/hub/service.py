@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from tmr.accounts.models import Principal
-from tmr.accounts.permissions import scope_for
+from tmr.accounts.models import Permission, Principal
+from tmr.accounts.permissions import require, scope_for
 from tmr.artifacts.interfaces import KeyResolver
 from tmr.artifacts.mirror import FileMirror
 from tmr.artifacts.models import Artifact, ArtifactType, FileEntry
@@ -80,8 +80,16 @@ class HubService:
         self._downloads = downloads
         self._oids = oids
 
-    def repo(self, principal: Principal, repo_id: str, type_: ArtifactType) -> HubRepo:
-        """The artifact of `type_` a Hub repository id names, among those `principal` may see.
+    def repo(
+        self,
+        principal: Principal,
+        repo_id: str,
+        type_: ArtifactType,
+        *,
+        to: Permission = Permission.SEARCH,
+    ) -> HubRepo:
+        """The artifact of `type_` a Hub repository id names, among those `principal` may see,
+        for a use case needing the permission `to` (reading its info; downloading a file).
 
         Artifacts answer to their lower-cased keys (repository id, short name, name). The real
         repository wins: an artifact mirrored from that very Hub repository comes before any
@@ -89,6 +97,7 @@ class HubService:
         an exact match of the Hub repository id or the artifact's name wins over a
         case-insensitive one, which wins over a short name (`bert-base-uncased` for
         `google-bert/bert-base-uncased`); among equals, the most recently updated."""
+        require(principal, to)
         key = repo_id.strip().lower()
         candidates: list[Artifact] = []
         found = self._keys.answering_to({key}, scope_for(principal)).get(key, []) if key else []
@@ -96,7 +105,7 @@ class HubService:
             if summary.type is not type_:
                 continue
             try:
-                candidates.append(self._artifacts.get_any(principal, summary.id))
+                candidates.append(self._artifacts.get_any(principal, summary.id, to=to))
             except NotFound:
                 continue  # private to someone else, or removed: it does not exist for this principal
         if not candidates:
@@ -115,9 +124,17 @@ class HubService:
             artifact = self._files.ensure_mirrored(artifact)
         return HubRepo.of(artifact, self._oids)
 
-    def revision(self, principal: Principal, repo_id: str, type_: ArtifactType, revision: str) -> HubRepo:
+    def revision(
+        self,
+        principal: Principal,
+        repo_id: str,
+        type_: ArtifactType,
+        revision: str,
+        *,
+        to: Permission = Permission.SEARCH,
+    ) -> HubRepo:
         """The repository at `revision`, which must name its one commit (branch, commit, version)."""
-        repo = self.repo(principal, repo_id, type_)
+        repo = self.repo(principal, repo_id, type_, to=to)
         if not repo.accepts(revision):
             raise RevisionNotFound(f"Invalid rev id: {revision}")
         return repo
@@ -132,12 +149,21 @@ class HubService:
         conditions: Conditions,
         *,
         head: bool = False,
+        client: str | None = None,
     ) -> DownloadPlan:
-        """`resolve/{revision}/{path}`: the file's bytes with the headers `huggingface_hub` reads."""
-        repo = self.revision(principal, repo_id, type_, revision)
+        """`resolve/{revision}/{path}`: the file's bytes with the headers `huggingface_hub` reads
+        (`client`: the asker's address, for the download history)."""
+        repo = self.revision(principal, repo_id, type_, revision, to=Permission.DOWNLOAD)
         file = repo.file(path)
         if file is None:
             raise EntryNotFound(f"Entry not found: {path}", commit=repo.commit)
         return self._downloads.file(
-            principal, repo.artifact, path, repo.file_headers(file), conditions, head=head
+            principal,
+            repo.artifact,
+            path,
+            repo.file_headers(file),
+            conditions,
+            head=head,
+            door="hub",
+            client=client,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -67,3 +68,33 @@ class MonitorRunner(Protocol):
         downloader: str,
         zip_path: Path,
     ) -> MonitorVerdict: ...
+
+    def syntax_error(self, program: str) -> str | None:
+        """Why `program` does not parse (Node's own words), or None when it does."""
+        ...
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """A sensitive model's monitor as stored: the program, its digest, who set it and when."""
+
+    artifact_id: str
+    program: str
+    sha256: str
+    set_by: str
+    set_at: datetime
+
+
+class MonitorRepository(Protocol):
+    """Where monitors are kept (one per model; removed with the model)."""
+
+    def get_monitor(self, artifact_id: str) -> Monitor | None: ...
+
+    def put_monitor(self, monitor: Monitor) -> bool:
+        """Store `monitor`, replacing the model's previous one; True when there was none. Raises
+        NotFound when the artifact no longer exists."""
+        ...
+
+    def delete_monitor(self, artifact_id: str) -> bool:
+        """Remove the model's monitor; False when it had none."""
+        ...

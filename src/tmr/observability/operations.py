@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tmr.accounts.models import Principal
-from tmr.errors import InvalidInput, PermissionDenied
+from tmr.accounts.permissions import require_admin
+from tmr.errors import InvalidInput
 from tmr.observability.activity import window_start
 from tmr.observability.interfaces import OperationsRepository
 from tmr.observability.models import Activity, LogLine
@@ -94,8 +95,7 @@ class OperationsService:
     def logs(self, principal: Principal, level: str | None, text: str | None, limit: int) -> list[LogLine]:
         """The newest log lines of every instance at `level` or above containing `text`, newest
         first. Only administrators may read them: lines name users, paths and errors."""
-        if not principal.is_admin:
-            raise PermissionDenied("the registry's log lines are visible to administrators only")
+        require_admin(principal, "read the registry's log lines")
         floor = min_level(level)
         needle = (text or "").strip()
         if len(needle) > MAX_TEXT:

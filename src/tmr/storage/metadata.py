@@ -7,7 +7,6 @@ transaction, so a failure leaves nothing half-written.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
-from datetime import datetime
 from typing import Any
 
 from psycopg.abc import Buffer
@@ -16,7 +15,6 @@ from sqlalchemy import ColumnElement, LargeBinary, and_, cast, delete, func, or_
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
-from tmr.accounts.models import IssuedToken, User
 from tmr.artifacts.interfaces import NameFilter, Scope, StoredRating, TextMatcher
 from tmr.artifacts.models import (
     Artifact,
@@ -29,9 +27,9 @@ from tmr.artifacts.models import (
     Visibility,
 )
 from tmr.errors import Conflict, NotFound
+from tmr.storage.accounts import SqlAccountRows
 from tmr.storage.database import migrate
 from tmr.storage.secrets import reread_credentials_when_refused
-from tmr.storage.sessions import SqlRepository
 from tmr.storage.tables import (
     ArtifactRow,
     AuditRow,
@@ -40,8 +38,6 @@ from tmr.storage.tables import (
     KeyValueRow,
     LinkRow,
     RatingRow,
-    TokenRow,
-    UserRow,
 )
 
 
@@ -140,7 +136,7 @@ def _contains_any(texts: Collection[str]) -> ColumnElement[bool]:
     )
 
 
-class SqlMetadataStore(SqlRepository):
+class SqlMetadataStore(SqlAccountRows):
     """Implements ArtifactRepository, AccountRepository and the state store over one SQLAlchemy
     engine, with the engine's upkeep (migrations, credential rotation, disposal)."""
 
@@ -545,62 +541,6 @@ class SqlMetadataStore(SqlRepository):
     def ping(self) -> None:
         with self._read() as session:
             session.execute(select(1))
-
-    # -- accounts ----------------------------------------------------------------------------
-    def get_user(self, name: str) -> User | None:
-        if _unstorable(name):
-            return None
-        with self._read() as session:
-            row = session.get(UserRow, name)
-            return User(row.name, row.is_admin, row.password_hash) if row else None
-
-    def put_user(self, user: User) -> None:
-        with self._write() as session:
-            row = session.get(UserRow, user.name)
-            if row is None:
-                session.add(
-                    UserRow(
-                        name=user.name,
-                        password_hash=user.password_hash,
-                        is_admin=user.is_admin,
-                        created_at=datetime.now().astimezone(),
-                    )
-                )
-            else:
-                row.password_hash = user.password_hash
-                row.is_admin = user.is_admin
-
-    def delete_users_except(self, keep: Collection[str]) -> None:
-        with self._write() as session:
-            session.execute(delete(TokenRow).where(TokenRow.user_name.not_in(list(keep))))
-            session.execute(delete(UserRow).where(UserRow.name.not_in(list(keep))))
-
-    def add_token(self, token: IssuedToken) -> None:
-        with self._write() as session:
-            session.add(
-                TokenRow(
-                    jti=token.jti,
-                    user_name=token.user_name,
-                    issued_at=token.issued_at,
-                    expires_at=token.expires_at,
-                    uses=0,
-                    max_uses=token.max_uses,
-                )
-            )
-
-    def spend_token(self, jti: str, now: datetime) -> bool:
-        # One conditional UPDATE: concurrent workers can never spend the same use twice.
-        with self._write() as session:
-            result = session.execute(
-                update(TokenRow)
-                .where(TokenRow.jti == jti, TokenRow.uses < TokenRow.max_uses, TokenRow.expires_at > now)
-                .values(uses=TokenRow.uses + 1)
-            )
-            return bool(getattr(result, "rowcount", 0) == 1)
-
-    def revoke_token(self, jti: str) -> None:
-        with self._write() as session:
-            session.execute(update(TokenRow).where(TokenRow.jti == jti).values(uses=TokenRow.max_uses))
 
     def peek_state(self, key: str) -> str | None:
         with self._read() as session:

@@ -14,6 +14,7 @@ from tmr.web.pages import (
     register,
     static,
     upload,
+    users,
     workload,
 )
 
@@ -27,6 +28,7 @@ PAGE_MODULES = (
     workload,
     register,
     upload,
+    users,
     admin,
 )
 

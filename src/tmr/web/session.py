@@ -17,8 +17,9 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from tmr.accounts.models import Principal
+from tmr.accounts.permissions import require_admin
 from tmr.container import Registry
-from tmr.errors import PermissionDenied, TmrError, Unauthenticated
+from tmr.errors import TmrError, Unauthenticated
 from tmr.web.templating import base_path
 
 SESSION_COOKIE = "tmr_session"
@@ -155,8 +156,7 @@ async def check_form(request: Request) -> None:
 
 
 def admin_of(principal: Principal) -> Principal:
-    if not principal.is_admin:
-        raise PermissionDenied("this page is for administrators")
+    require_admin(principal, "open this page")
     return principal
 
 

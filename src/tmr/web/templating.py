@@ -31,6 +31,11 @@ NOTICES = {
     "signed-in-needed": "Sign in to continue.",
     "reset": "The registry was reset: every artifact is gone and only the default admin remains.",
     "deleted": "The artifact was deleted.",
+    "user-created": "The user was added. They can sign in now.",
+    "user-deleted": "The user was deleted, and every session of theirs ended.",
+    "permissions-saved": "The permissions were saved. They apply from the user's next request.",
+    "password-changed": "Your password was changed. Your other sessions have ended.",
+    "account-deleted": "Your account was deleted.",
     "registered": "The artifact was registered.",
     "uploaded": "The zip was uploaded. The artifact is private: only you and administrators can see it.",
     "uploaded-unsafe": (

@@ -24,10 +24,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from tmr.accounts.models import Principal
+from tmr.accounts.permissions import require_admin
 from tmr.accounts.service import AccountService
 from tmr.artifacts.packages import parse_parts
 from tmr.artifacts.service import ArtifactService
-from tmr.errors import InvalidInput, NotFound, PermissionDenied
+from tmr.errors import InvalidInput, NotFound
 from tmr.workload.interfaces import Runner, Target, WorkloadRepository
 from tmr.workload.models import (
     INTERRUPTED_MESSAGE,
@@ -210,8 +211,7 @@ class WorkloadService:
 
 
 def _admin(principal: Principal) -> None:
-    if not principal.is_admin:
-        raise PermissionDenied("the workload is for administrators")
+    require_admin(principal, "run or read the download workload")
 
 
 def _as_of(run: WorkloadRun, now: datetime) -> WorkloadRun:

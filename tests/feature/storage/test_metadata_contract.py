@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 
-from tmr.accounts.models import IssuedToken, User
+from tmr.accounts.models import IssuedToken, Permission, User
 from tmr.artifacts.interfaces import EVERYTHING, Scope
 from tmr.artifacts.models import (
     Artifact,
@@ -184,6 +184,52 @@ def test_users_and_token_budget(metadata_store: SqlMetadataStore) -> None:
     assert metadata_store.spend_token("unknown", now) is False
     metadata_store.delete_users_except(["bob"])
     assert metadata_store.get_user("alice") is None
+
+
+def test_users_with_permissions_are_created_once_listed_and_deleted_with_their_tokens(
+    metadata_store: SqlMetadataStore,
+) -> None:
+    search = frozenset({Permission.SEARCH})
+    assert metadata_store.add_user(User("carol", False, "h", search)) is True
+    assert metadata_store.add_user(User("carol", True, "other", frozenset(Permission))) is False
+    assert metadata_store.get_user("carol") == User("carol", False, "h", search)
+    metadata_store.put_user(User("carol", False, "h", frozenset()))
+    carol = metadata_store.get_user("carol")
+    assert carol is not None
+    assert carol.permissions == frozenset()
+    metadata_store.add_user(User("ann", False, "h"))
+    assert [u.name for u in metadata_store.list_users()] == ["ann", "carol"]
+    now = datetime.now(UTC)
+    for jti in ("c1", "c2"):
+        metadata_store.add_token(IssuedToken(jti, "carol", now, now + timedelta(hours=1), max_uses=5))
+    metadata_store.revoke_user_tokens("carol", except_jti="c2")
+    assert metadata_store.spend_token("c1", now) is False
+    assert metadata_store.spend_token("c2", now) is True
+    assert metadata_store.delete_user("carol") is True
+    assert metadata_store.delete_user("carol") is False
+    assert metadata_store.spend_token("c2", now) is False
+    assert metadata_store.get_user("carol") is None
+    assert metadata_store.delete_user("nul\0") is False
+
+
+def test_sign_in_failures_count_in_a_window_block_and_clear(metadata_store: SqlMetadataStore) -> None:
+    key, other = "user:dana", "addr:10.0.0.1"
+    assert metadata_store.sign_in_blocked_until([key, other], NOW) is None
+    assert [metadata_store.count_sign_in_failure(key, NOW, 600) for _ in range(3)] == [1, 2, 3]
+    assert metadata_store.count_sign_in_failure(key, NOW + timedelta(seconds=601), 600) == 1  # a new window
+    metadata_store.block_sign_in(key, NOW + timedelta(seconds=30))
+    metadata_store.count_sign_in_failure(other, NOW, 600)
+    metadata_store.block_sign_in(other, NOW + timedelta(seconds=90))
+    assert metadata_store.sign_in_blocked_until([key, other], NOW) == NOW + timedelta(seconds=90)
+    assert metadata_store.sign_in_blocked_until([key], NOW + timedelta(seconds=31)) is None
+    metadata_store.clear_sign_in_failures(key)
+    assert metadata_store.count_sign_in_failure(key, NOW, 600) == 1
+    # Stale rows (window and wait over) are pruned by the next failure of anyone.
+    later = NOW + timedelta(days=1)
+    metadata_store.count_sign_in_failure("user:someone-else", later, 600)
+    assert metadata_store.count_sign_in_failure(other, later, 600) == 1
+    metadata_store.delete_users_except([])
+    assert metadata_store.count_sign_in_failure(key, NOW, 600) == 1  # a reset forgets failures
 
 
 def test_token_uses_are_counted_exactly_under_concurrency(metadata_store: SqlMetadataStore) -> None:

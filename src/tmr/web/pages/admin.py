@@ -45,7 +45,7 @@ def admin_page(request: Request, _admin: AdminPageDep) -> Response:
 
 
 @router.post("/ui/admin/reset", dependencies=[CsrfDep])
-def reset(request: Request, _admin: AdminPageDep, confirmation: Annotated[str, Form()] = "") -> Response:
+def reset(request: Request, admin: AdminPageDep, confirmation: Annotated[str, Form()] = "") -> Response:
     if confirmation.strip() != CONFIRMATION:
         return _page(
             request,
@@ -53,5 +53,5 @@ def reset(request: Request, _admin: AdminPageDep, confirmation: Annotated[str, F
             error=f'Type "{CONFIRMATION}" exactly to confirm. Nothing was reset.',
             status=400,
         )
-    registry_of(request).reset()
+    registry_of(request).reset(admin)
     return RedirectResponse(href(request, "/", notice="reset"), status_code=303)

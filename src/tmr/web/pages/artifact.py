@@ -151,7 +151,7 @@ def _versions(
     request: Request, registry: Registry, principal: Principal, artifact: Artifact
 ) -> list[Version]:
     try:
-        same = registry.search.by_name(principal, artifact.name)
+        same = registry.search.by_name(principal, artifact.name, searched=False)
     except NotFound:
         same = []
 
@@ -230,6 +230,8 @@ def download_package(
         parts=parts,
         allow_unsafe=allow_unsafe,
         conditions=Conditions(range_, if_range, if_none_match),
+        door="ui",
+        client=request.client.host if request.client else None,
     )
     return respond(plan)
 
@@ -253,6 +255,12 @@ def download_file(
         raise NotFound(f"{path} is not a file of {artifact.name}")
     headers = registry.downloads.file_headers(artifact, file)
     plan = registry.downloads.file(
-        principal, artifact, path, headers, Conditions(range_, if_range, if_none_match)
+        principal,
+        artifact,
+        path,
+        headers,
+        Conditions(range_, if_range, if_none_match),
+        door="ui",
+        client=request.client.host if request.client else None,
     )
     return respond(plan)

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tmr.errors import BadCredentials
+from tmr.api.deps import client_address
+from tmr.errors import BadCredentials, TooManyAttempts
 from tmr.web.routing import PageRoute
 from tmr.web.session import (
     CsrfDep,
@@ -95,7 +96,7 @@ def sign_in(
         )
     registry = registry_of(request)
     try:
-        token = registry.accounts.authenticate(username, password)
+        token = registry.accounts.authenticate(username, password, client_address(request))
     except BadCredentials:
         return _render_with_nonce(
             request,
@@ -104,6 +105,10 @@ def sign_in(
             next_url=next_url,
             error="The username or password is not right.",
         )
+    except TooManyAttempts as exc:
+        page = _render_with_nonce(request, name=username, status=429, next_url=next_url, error=exc.message)
+        page.headers["Retry-After"] = str(exc.details["retry_after"])
+        return page
     response = RedirectResponse(safe_next(request, next_url), status_code=303)
     start_session(request, response, token, registry.accounts.token_ttl_s)
     return response

@@ -95,10 +95,11 @@ def _read(q: str, mode: str, kind: str, offset: str | None, trail: str) -> Searc
 def _run(request: Request, principal: Principal, search: Search) -> tuple[list[ArtifactSummary], str | None]:
     """One page of results and the next page's offset (None on the last page)."""
     registry = registry_of(request)
+    client = request.client.host if request.client else None
     if search.mode == "regex":
         start = decode_cursor(search.offset) or 0
         try:
-            found = registry.search.by_regex(principal, search.q)
+            found = registry.search.by_regex(principal, search.q, client=client)
         except NotFound:
             return [], None
         if search.types:
@@ -108,7 +109,7 @@ def _run(request: Request, principal: Principal, search: Search) -> tuple[list[A
     version = version_query(search.q) if search.mode == "version" else None
     name = "*" if search.mode == "version" or not search.q else search.q
     return registry.search.enumerate(
-        principal, [SearchQuery(name, search.types, version)], search.offset, limit=PAGE_SIZE
+        principal, [SearchQuery(name, search.types, version)], search.offset, limit=PAGE_SIZE, client=client
     )
 
 

@@ -25,9 +25,7 @@ _ALL = "upload,search,download"
 
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("permissions", sa.String(length=64), nullable=False, server_default=_ALL)
-        )
+        batch.add_column(sa.Column("permissions", sa.String(length=64), nullable=False, server_default=_ALL))
     op.create_table(
         "sign_in_failures",
         sa.Column("key", sa.String(length=320), nullable=False),
