@@ -80,10 +80,15 @@ APP_SECRET_ENV = "TMR_APP_DATABASE_SECRET_ARN"  # noqa: S105 - a variable's name
 
 def lambda_settings() -> Settings:
     """Settings from the environment, the data directory under /tmp (Lambda's only writable place)
-    unless TMR_DATA_DIR says otherwise."""
-    if os.environ.get("TMR_DATA_DIR"):
-        return Settings()
-    return Settings(TMR_DATA_DIR=Path("/tmp/tmr"))  # noqa: S108 - Lambda's only writable place
+    unless TMR_DATA_DIR says otherwise. The package cache is off unless TMR_PACKAGE_CACHE_BYTES
+    sizes it: /tmp is small (512 MiB by default) and shared with upload spools and monitors, and
+    a package too big for a 6 MB answer is a presigned redirect anyway."""
+    defaults: dict[str, Any] = {}
+    if not os.environ.get("TMR_DATA_DIR"):
+        defaults["TMR_DATA_DIR"] = Path("/tmp/tmr")  # noqa: S108 - Lambda's only writable place
+    if not os.environ.get("TMR_PACKAGE_CACHE_BYTES"):
+        defaults["TMR_PACKAGE_CACHE_BYTES"] = 0
+    return Settings(**defaults)
 
 
 def resolve_secrets(settings: Settings, source: SecretSource | None = None) -> Settings:

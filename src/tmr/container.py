@@ -19,6 +19,7 @@ from tmr.artifacts.packages import StateStore
 from tmr.artifacts.registration import RegistrationService
 from tmr.artifacts.service import ArtifactService
 from tmr.confusion.service import ConfusionService
+from tmr.downloads.cache import PackageCache
 from tmr.downloads.history import DownloadHistory
 from tmr.downloads.service import DownloadService
 from tmr.hub.service import HubService, OidReader
@@ -96,6 +97,7 @@ class Registry:
         self.artifacts.reset()
         self.accounts.reset()
         self.download_history.reset()
+        self.downloads.forget_packages()
         self.confusion.reset()
         self.artifacts.collect_orphans()
         if isinstance(self.blobs, Presigner):
@@ -105,6 +107,14 @@ class Registry:
         self.activity.close()  # the last flush, while the store is still open
         self.sources.close()
         self.store.dispose()
+
+
+def package_cache(settings: Settings) -> PackageCache | None:
+    """Whole packages as local files (downloads/cache.py), unless TMR_PACKAGE_CACHE_BYTES is 0."""
+    if settings.package_cache_bytes == 0:
+        return None
+    root = settings.package_cache_dir or settings.data_dir / "package-cache"
+    return PackageCache(root, settings.package_cache_bytes)
 
 
 def build_registry(settings: Settings, *, run_migrations: bool = True) -> Registry:
@@ -157,6 +167,7 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         events=activity,
         monitors=monitor_gate,
         history=download_history,
+        cache=package_cache(settings),
     )
     metrics = RequestMetrics()
     health = HealthService(

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Downloads (docs/architecture.md, "Downloads"). A package up to TMR_EAGER_DIGEST_BYTES is hashed
     # before its first answer (512 MiB: about a second); a larger one on its first whole download.
     eager_digest_bytes: int = Field(default=512 * 1024 * 1024, ge=0, alias="TMR_EAGER_DIGEST_BYTES")
+    # Whole packages kept as files (downloads/cache.py), least recently used evicted beyond this
+    # many bytes; 0 turns the cache off. Under TMR_DATA_DIR unless TMR_PACKAGE_CACHE_DIR says.
+    package_cache_bytes: int = Field(default=4 * 1024**3, ge=0, alias="TMR_PACKAGE_CACHE_BYTES")
+    package_cache_dir: Path | None = Field(default=None, alias="TMR_PACKAGE_CACHE_DIR")
     # "presigned": with the S3 store, answer a download with a 307 to a short-lived presigned URL of
     # the package, materialised once as an object (Lambda cannot return more than 6 MB).
     download_redirect: Literal["never", "presigned"] = Field(default="never", alias="TMR_DOWNLOAD_REDIRECT")

@@ -312,6 +312,9 @@ def test_the_lambda_settings_read_the_references_from_the_environment(
     assert (settings.database_name, settings.database_sslmode) == ("registry", "verify-full")
     assert (settings.jwt_secret_param, settings.auth_token_param) == ("/tmr/jwt", "/tmr/admin")
     assert (settings.base_path, settings.migrate_on_start) == ("/registry", False)
+    assert settings.package_cache_bytes == 0  # /tmp is small and shared: off unless sized
+    monkeypatch.setenv("TMR_PACKAGE_CACHE_BYTES", "1000000")
+    assert lambda_settings().package_cache_bytes == 1_000_000
 
 
 # ------------------------------------------------------------------------------------ rotation

@@ -19,10 +19,10 @@ from tmr.artifacts.models import Artifact, ArtifactType, FileEntry, FileKind
 from tmr.downloads.monitored import (
     Asked,
     parts_label,
-    read_open_file,
     refused_event,
     single_file_zip,
 )
+from tmr.downloads.plan import read_open_file
 from tmr.errors import Busy, IntegrityError, MonitorRefused, MonitorUnavailable, UnsafeContent
 from tmr.monitors.models import Monitor, MonitorRunner, MonitorVerdict
 from tmr.monitors.service import MESSAGE_OUTPUT_CHARS, MonitorGate, refusal

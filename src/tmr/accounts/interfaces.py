@@ -34,8 +34,10 @@ class AccountRepository(Protocol):
 
     def add_token(self, token: IssuedToken) -> None: ...
 
-    def spend_token(self, jti: str, now: datetime) -> bool:
-        """Atomically count one use of a live token; False when unknown, expired or used up."""
+    def spend_token_of(self, jti: str, now: datetime) -> tuple[bool, User | None]:
+        """Atomically count one use of a live token, then read its user, in one transaction:
+        (False, None) when the token is unknown, expired or used up; (True, None) when its user
+        no longer exists."""
         ...
 
     def revoke_token(self, jti: str) -> None:

@@ -204,9 +204,9 @@ class AccountService:
         except jwt.PyJWTError as exc:
             raise Unauthenticated("the token is not valid") from exc
         jti = str(claims["jti"])
-        if not self._repo.spend_token(jti, self._now()):
+        spent, user = self._repo.spend_token_of(jti, self._now())
+        if not spent:
             raise Unauthenticated("the token has expired, been used up or been revoked")
-        user = self._repo.get_user(str(claims["sub"]))
         if user is None:
             raise Unauthenticated("the token's user no longer exists")
         return Principal.of(user, jti)

@@ -14,15 +14,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 from tmr.accounts.models import Principal
 from tmr.artifacts.models import Artifact, FileEntry
 from tmr.artifacts.ziplayout import ZipEntry, layout, read_range
 from tmr.downloads.history import Door, DownloadEvent
 from tmr.errors import IntegrityError, MonitorRefused, TmrError
-
-_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,21 +88,6 @@ def spool(chunks: Iterator[bytes], path: Path) -> str:
             hasher.update(chunk)
             out.write(chunk)
     return hasher.hexdigest()
-
-
-def read_open_file(handle: BinaryIO, start: int, end: int) -> Iterator[bytes]:
-    """Bytes [start, end) of an open file, closed when the answer ends (or is dropped)."""
-    try:
-        handle.seek(start)
-        left = end - start
-        while left > 0:
-            chunk = handle.read(min(_CHUNK, left))
-            if not chunk:
-                raise IntegrityError("the checked package is shorter than its layout")
-            left -= len(chunk)
-            yield chunk
-    finally:
-        handle.close()
 
 
 @dataclass(frozen=True, slots=True)

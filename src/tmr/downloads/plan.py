@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote
 
-from tmr.errors import InvalidInput, RangeNotSatisfiable
+from tmr.errors import IntegrityError, InvalidInput, RangeNotSatisfiable
 
 
 def content_disposition(name: str, disposition: str = "attachment") -> str:
@@ -84,6 +86,9 @@ class Body:
 
     chunks: Iterator[bytes]
     local: bool
+    file: Path | None = None
+    """The bytes are this whole local file: a server that can send a file itself (ASGI
+    `http.response.pathsend`) is given its path instead of the chunks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +123,46 @@ def serve_bytes(
         out["Content-Range"] = f"bytes {start}-{end - 1}/{length}"
     chunks = read(start, end) if end > start else iter(())
     return DownloadPlan(206 if span else 200, out, media_type, Body(chunks, local))
+
+
+_CHUNK = 1024 * 1024
+
+
+def read_open_file(handle: BinaryIO, start: int, end: int) -> Iterator[bytes]:
+    """Bytes [start, end) of an open file, a chunk at a time; closed when the answer ends (or
+    is dropped)."""
+    try:
+        handle.seek(start)
+        left = end - start
+        while left > 0:
+            chunk = handle.read(min(_CHUNK, left))
+            if not chunk:
+                raise IntegrityError("a stored package file is shorter than its layout")
+            left -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def read_file(path: Path, start: int, end: int) -> Iterator[bytes]:
+    """Bytes [start, end) of a local file, opened only when the first chunk is asked for (a
+    server that sends the file itself never asks)."""
+    yield from read_open_file(path.open("rb"), start, end)
+
+
+def serve_file(
+    path: Path, length: int, headers: Mapping[str, str], span: tuple[int, int] | None, *, media_type: str
+) -> DownloadPlan:
+    """`serve_bytes` over a local file holding exactly the `length` bytes; a whole answer names
+    the file so the server may send it itself."""
+    plan = serve_bytes(
+        length,
+        headers,
+        span,
+        lambda start, end: read_file(path, start, end),
+        media_type=media_type,
+        local=True,
+    )
+    if span is None and plan.body is not None:
+        return replace(plan, body=Body(plan.body.chunks, True, path))
+    return plan

@@ -43,17 +43,25 @@ from tmr.artifacts.packages import (
     parse_parts,
 )
 from tmr.artifacts.service import ArtifactService
+from tmr.downloads.cache import PackageCache
 from tmr.downloads.history import Door, DownloadHistory
 from tmr.downloads.monitored import (
     Asked,
     event,
     parts_label,
-    read_open_file,
     refused_event,
     single_file_zip,
     spool,
 )
-from tmr.downloads.plan import Body, Conditions, DownloadPlan, content_disposition, serve_bytes
+from tmr.downloads.plan import (
+    Body,
+    Conditions,
+    DownloadPlan,
+    content_disposition,
+    read_open_file,
+    serve_bytes,
+    serve_file,
+)
 from tmr.errors import IntegrityError, TmrError, UnsafeContent
 from tmr.monitors.models import Monitor, MonitorVerdict
 from tmr.monitors.service import MonitorGate
@@ -117,8 +125,10 @@ class DownloadService:
         events: DownloadEvents | None = None,
         monitors: MonitorGate,
         history: DownloadHistory,
+        cache: PackageCache | None = None,
     ) -> None:
         self._artifacts = artifacts
+        self._cache = cache
         self.monitors = monitors
         self.history = history
         self._files = files
@@ -128,6 +138,11 @@ class DownloadService:
         self._presigned = presigned_redirects
         self._expires_s = redirect_expires_s
         self._events = events
+
+    def forget_packages(self) -> None:
+        """Drop every whole package kept as a file (the registry's reset)."""
+        if self._cache is not None:
+            self._cache.clear()
 
     # -- packages ----------------------------------------------------------------------------
     def package(
@@ -222,6 +237,9 @@ class DownloadService:
 
         known = self._digests.eager(package, self._blobs)
         _announce(headers, known)
+        cached = self._cache.get(package.identity, package.length) if self._cache else None
+        if cached is not None:
+            return self._served(serve_file(cached, package.length, headers, span, media_type=ZIP))
         plan = serve_bytes(
             package.length,
             headers,
@@ -230,11 +248,16 @@ class DownloadService:
             media_type=ZIP,
             local=self._blobs.local,
         )
-        if known is None and span is None and plan.body is not None:
-            # Too big to hash before answering: measured while the first whole download streams
-            # and kept (by identity, which fixes the bytes) for every later response.
-            hashed = _hashing(plan.body.chunks, lambda digest: self._keep(package, digest))
-            plan = replace(plan, body=Body(hashed, plan.body.local))
+        if span is None and plan.body is not None:
+            chunks = plan.body.chunks
+            if known is None:
+                # Too big to hash before answering: measured while the first whole download
+                # streams and kept (by identity, which fixes the bytes) for every later response.
+                chunks = _hashing(chunks, lambda digest: self._keep(package, digest))
+            if self._cache is not None and self._cache.admits(package.length):
+                # The first whole download also writes the package's file for every later one.
+                chunks = self._cache.filling(package.identity, package.length, chunks)
+            plan = replace(plan, body=Body(chunks, plan.body.local))
         return self._served(plan)
 
     def _datasets(self, principal: Principal, artifact: Artifact) -> LinkedDatasets:

@@ -106,14 +106,21 @@ class SqlAccountRows(SqlRepository):
                 )
             )
 
-    def spend_token(self, jti: str, now: datetime) -> bool:
+    def spend_token_of(self, jti: str, now: datetime) -> tuple[bool, User | None]:
+        """One conditional UPDATE spends a use (concurrent workers can never spend the same use
+        twice), and the token's user is read in the same transaction: every request pays for
+        this, so it is one round trip, not two."""
         with self._write() as session:
-            result = session.execute(
+            spent = session.execute(
                 update(TokenRow)
                 .where(TokenRow.jti == jti, TokenRow.uses < TokenRow.max_uses, TokenRow.expires_at > now)
                 .values(uses=TokenRow.uses + 1)
-            )
-            return bool(getattr(result, "rowcount", 0) == 1)
+                .returning(TokenRow.user_name)
+            ).scalar_one_or_none()
+            if spent is None:
+                return False, None
+            row = session.get(UserRow, spent)
+            return True, (_user(row) if row is not None else None)
 
     def revoke_token(self, jti: str) -> None:
         with self._write() as session:

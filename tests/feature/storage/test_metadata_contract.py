@@ -178,10 +178,10 @@ def test_users_and_token_budget(metadata_store: SqlMetadataStore) -> None:
     assert metadata_store.get_user("alice") == User("alice", True, "hash2")
     now = datetime.now(UTC)
     metadata_store.add_token(IssuedToken("t1", "alice", now, now + timedelta(hours=1), max_uses=3))
-    assert [metadata_store.spend_token("t1", now) for _ in range(4)] == [True, True, True, False]
+    assert [metadata_store.spend_token_of("t1", now)[0] for _ in range(4)] == [True, True, True, False]
     metadata_store.add_token(IssuedToken("t2", "alice", now, now + timedelta(seconds=1), max_uses=3))
-    assert metadata_store.spend_token("t2", now + timedelta(seconds=2)) is False
-    assert metadata_store.spend_token("unknown", now) is False
+    assert metadata_store.spend_token_of("t2", now + timedelta(seconds=2))[0] is False
+    assert metadata_store.spend_token_of("unknown", now)[0] is False
     metadata_store.delete_users_except(["bob"])
     assert metadata_store.get_user("alice") is None
 
@@ -203,11 +203,11 @@ def test_users_with_permissions_are_created_once_listed_and_deleted_with_their_t
     for jti in ("c1", "c2"):
         metadata_store.add_token(IssuedToken(jti, "carol", now, now + timedelta(hours=1), max_uses=5))
     metadata_store.revoke_user_tokens("carol", except_jti="c2")
-    assert metadata_store.spend_token("c1", now) is False
-    assert metadata_store.spend_token("c2", now) is True
+    assert metadata_store.spend_token_of("c1", now)[0] is False
+    assert metadata_store.spend_token_of("c2", now) == (True, User("carol", False, "h", frozenset()))
     assert metadata_store.delete_user("carol") is True
     assert metadata_store.delete_user("carol") is False
-    assert metadata_store.spend_token("c2", now) is False
+    assert metadata_store.spend_token_of("c2", now)[0] is False
     assert metadata_store.get_user("carol") is None
     assert metadata_store.delete_user("nul\0") is False
 
@@ -241,7 +241,7 @@ def test_token_uses_are_counted_exactly_under_concurrency(metadata_store: SqlMet
 
     def spend() -> None:
         for _ in range(20):
-            ok = metadata_store.spend_token("t", datetime.now(UTC))
+            ok = metadata_store.spend_token_of("t", datetime.now(UTC))[0]
             with lock:
                 results.append(ok)
 
