@@ -12,6 +12,7 @@ from tmr.accounts.interfaces import AccountRepository
 from tmr.accounts.models import Principal
 from tmr.accounts.permissions import require_admin
 from tmr.accounts.service import AccountService
+from tmr.accounts.throttle import ThrottlePolicy
 from tmr.analysis.service import AnalysisService
 from tmr.artifacts.interfaces import ArtifactRepository
 from tmr.artifacts.mirror import FileMirror
@@ -145,6 +146,13 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         jwt_secret=settings.jwt_secret,
         static_admin_token=settings.auth_token,
         password_min_length=settings.password_min_length,
+        throttle=ThrottlePolicy(
+            window_s=settings.sign_in_window_s,
+            free_per_user=settings.sign_in_free_per_user,
+            free_per_address=settings.sign_in_free_per_address,
+            first_wait_s=settings.sign_in_first_wait_s,
+            max_wait_s=settings.sign_in_max_wait_s,
+        ),
     )
     accounts.ensure_default_admin()
     artifacts = ArtifactService(store, blobs)

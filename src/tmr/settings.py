@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     # New passwords (POST /users, PUT /users/{name}/password): at least this many characters, and
     # not easy to guess (tmr.accounts.policy).
     password_min_length: int = Field(default=12, ge=8, le=128, alias="TMR_PASSWORD_MIN_LENGTH")
+    # Failed sign-ins (tmr.accounts.throttle): free failures per user name and per client address
+    # within the window, then waits from the first one doubling up to the longest.
+    sign_in_free_per_user: int = Field(default=10, ge=1, alias="TMR_SIGN_IN_FREE_PER_USER")
+    sign_in_free_per_address: int = Field(default=100, ge=1, alias="TMR_SIGN_IN_FREE_PER_ADDRESS")
+    sign_in_window_s: int = Field(default=900, ge=1, alias="TMR_SIGN_IN_WINDOW_S")
+    sign_in_first_wait_s: int = Field(default=1, ge=1, alias="TMR_SIGN_IN_FIRST_WAIT_S")
+    sign_in_max_wait_s: int = Field(default=900, ge=1, alias="TMR_SIGN_IN_MAX_WAIT_S")
     admin_user: str = Field(default="ece30861defaultadminuser", alias="TMR_ADMIN_USER")
     admin_password: str = Field(default=DEFAULT_ADMIN_PASSWORD, alias="TMR_ADMIN_PASSWORD")
     # On AWS the admin password comes from an SSM SecureString (docs/deploy.md), like AUTH_TOKEN.

@@ -70,6 +70,8 @@ def test_waits_are_free_then_double_up_to_the_cap() -> None:
     assert waits[5:11] == [1, 2, 4, 8, 16, 32]
     assert waits[-1] == 900
     assert policy.wait_after(10**6, 5) == timedelta(seconds=900)  # no overflow however many
+    slower = ThrottlePolicy(first_wait_s=30, max_wait_s=100)
+    assert [slower.wait_after(n, 2).total_seconds() for n in range(3, 7)] == [30, 60, 100, 100]
 
 
 def test_retry_after_is_whole_seconds_and_at_least_one() -> None:

@@ -19,17 +19,19 @@ from datetime import datetime, timedelta
 class ThrottlePolicy:
     window_s: int = 900
     """Failures older than this are forgotten."""
-    free_per_user: int = 5
-    free_per_address: int = 20
-    """An office behind one NAT address shares this budget, so it is larger."""
+    free_per_user: int = 10
+    free_per_address: int = 100
+    """An office behind one NAT address (or a test suite) shares this budget, so it is larger."""
+    first_wait_s: int = 1
     max_wait_s: int = 900
 
     def wait_after(self, failures: int, free: int) -> timedelta:
         """The wait imposed after the `failures`-th failure in a window: none while within the
-        free allowance, then 1 s, 2 s, 4 s … up to `max_wait_s`."""
+        free allowance, then `first_wait_s`, twice that, four times … up to `max_wait_s`."""
         if failures <= free:
             return timedelta(0)
-        return timedelta(seconds=min(2 ** min(failures - free - 1, 30), self.max_wait_s))
+        doubling = 2 ** min(failures - free - 1, 30)
+        return timedelta(seconds=min(self.first_wait_s * doubling, self.max_wait_s))
 
 
 def user_key(name: str) -> str:
