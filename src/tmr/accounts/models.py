@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -20,10 +21,15 @@ class Permission(StrEnum):
 ALL_PERMISSIONS: frozenset[Permission] = frozenset(Permission)
 
 
-def parse_permissions(names: str) -> frozenset[Permission]:
-    """The stored comma-separated form; unknown names are dropped (never granted)."""
+def permissions_named(names: Iterable[str]) -> frozenset[Permission]:
+    """The permissions `names` name; unknown names are dropped (never granted)."""
     known = {p.value: p for p in Permission}
-    return frozenset(known[n] for n in (x.strip() for x in names.split(",")) if n in known)
+    return frozenset(known[n] for n in (x.strip() for x in names) if n in known)
+
+
+def parse_permissions(names: str) -> frozenset[Permission]:
+    """The stored comma-separated form."""
+    return permissions_named(names.split(","))
 
 
 def format_permissions(permissions: frozenset[Permission]) -> str:

@@ -55,9 +55,12 @@ def is_owner(principal: Principal, artifact: Artifact) -> bool:
     return principal.is_admin or artifact.created_by == principal.name
 
 
-def require_owner(principal: Principal, artifact: Artifact, what: str = "change") -> None:
-    """Changing an artifact: `upload`, and its owner or an admin."""
-    require(principal, Permission.UPLOAD)
+def require_owner(
+    principal: Principal, artifact: Artifact, what: str = "change", permission: Permission = Permission.UPLOAD
+) -> None:
+    """Changing an artifact (or reading what only its owner may: `permission` says which use):
+    the permission, and its owner or an admin."""
+    require(principal, permission)
     if not is_owner(principal, artifact):
         raise PermissionDenied(
             f"only the artifact's owner or an administrator may {what} it",

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tmr.accounts.models import Permission, Principal
-from tmr.accounts.permissions import is_owner, require_owner
+from tmr.accounts.permissions import require_owner
 from tmr.artifacts.models import Artifact, ArtifactType
 from tmr.artifacts.service import ArtifactService
 from tmr.downloads.history import DownloadEvent, DownloadHistory
@@ -30,7 +30,6 @@ from tmr.errors import (
     MonitorUnavailable,
     NotFound,
     PayloadTooLarge,
-    PermissionDenied,
 )
 from tmr.monitors.models import (
     MAX_PROGRAM_BYTES,
@@ -256,11 +255,7 @@ class MonitorService:
             raise InvalidInput("before must be a positive download sequence number")
         # Reading a history is reading (`search`); whose history it is, the owner's.
         artifact = self._artifacts.get(principal, ArtifactType.MODEL, artifact_id, to=Permission.SEARCH)
-        if not is_owner(principal, artifact):
-            raise PermissionDenied(
-                "only the model's owner or an administrator may read its download history",
-                missing_permission="owner",
-            )
+        require_owner(principal, artifact, "read the download history of", Permission.SEARCH)
         rows = list(self._history.downloads_of(artifact.id, limit=limit + 1, before_seq=before))
         more = len(rows) > limit
         rows = rows[:limit]

@@ -17,15 +17,10 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
 from tmr.accounts.models import IssuedToken, User, format_permissions, parse_permissions
-from tmr.storage.sessions import SqlRepository
+from tmr.storage.sessions import SqlRepository, unstorable
 from tmr.storage.tables import SignInFailureRow, TokenRow, UserRow
 
 _PRUNE_BATCH = 200
-
-
-def _unstorable(text: str) -> bool:
-    """Text no row can hold on every backend (PostgreSQL refuses NUL): it names nothing."""
-    return "\0" in text
 
 
 def _user(row: UserRow) -> User:
@@ -47,7 +42,7 @@ class SqlAccountRows(SqlRepository):
 
     # -- users -------------------------------------------------------------------------------
     def get_user(self, name: str) -> User | None:
-        if _unstorable(name):
+        if unstorable(name):
             return None
         with self._read() as session:
             row = session.get(UserRow, name)
@@ -80,7 +75,7 @@ class SqlAccountRows(SqlRepository):
 
     def delete_user(self, name: str) -> bool:
         """Remove a user and every token it holds, in one transaction."""
-        if _unstorable(name):
+        if unstorable(name):
             return False
         with self._write() as session:
             session.execute(delete(TokenRow).where(TokenRow.user_name == name))
@@ -135,7 +130,7 @@ class SqlAccountRows(SqlRepository):
 
     # -- sign-in failures --------------------------------------------------------------------
     def sign_in_blocked_until(self, keys: Sequence[str], now: datetime) -> datetime | None:
-        wanted = [k for k in keys if not _unstorable(k)]
+        wanted = [k for k in keys if not unstorable(k)]
         with self._read() as session:
             latest = session.scalar(
                 select(func.max(SignInFailureRow.blocked_until)).where(
@@ -146,7 +141,7 @@ class SqlAccountRows(SqlRepository):
 
     def count_sign_in_failure(self, key: str, now: datetime, window_s: int) -> int:
         """Count one failure for `key` within a window of `window_s`; the count so far."""
-        if _unstorable(key):
+        if unstorable(key):
             return 0
         window_start = now - timedelta(seconds=window_s)
         for attempt in range(2):

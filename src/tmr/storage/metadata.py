@@ -30,6 +30,7 @@ from tmr.errors import Conflict, NotFound
 from tmr.storage.accounts import SqlAccountRows
 from tmr.storage.database import migrate
 from tmr.storage.secrets import reread_credentials_when_refused
+from tmr.storage.sessions import unstorable
 from tmr.storage.tables import (
     ArtifactRow,
     AuditRow,
@@ -114,12 +115,6 @@ class _RawText(Loader):
 
     def load(self, data: Buffer) -> bytes:
         return bytes(data)
-
-
-def _unstorable(text: str) -> bool:
-    """Text no row can hold on every backend (PostgreSQL refuses NUL): looking it up finds nothing
-    the same way everywhere, instead of an error on one backend."""
-    return "\0" in text
 
 
 def _contains_any(texts: Collection[str]) -> ColumnElement[bool]:
@@ -284,7 +279,7 @@ class SqlMetadataStore(SqlAccountRows):
         return [item for _, item in taken], (taken[-1][0] if more and taken else None)
 
     def by_name(self, name: str, scope: Scope) -> list[ArtifactSummary]:
-        if _unstorable(name):
+        if unstorable(name):
             return []
         query = select(*_LISTED).where(ArtifactRow.name == name, *_in_scope(scope)).order_by(ArtifactRow.seq)
         with self._read() as session:

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tmr.accounts.models import Permission, Principal
+from tmr.accounts.models import Permission, Principal, permissions_named
 from tmr.errors import BadCredentials, Conflict, InvalidInput, NotFound, TooManyAttempts
 from tmr.web.pages.register import sentence
 from tmr.web.routing import PageRoute
@@ -36,11 +36,6 @@ class NewUserForm:
     is_admin: bool = False
     permissions: list[str] = field(default_factory=lambda: [Permission.SEARCH.value])
     errors: dict[str, str] = field(default_factory=dict)
-
-
-def _chosen(values: list[str]) -> frozenset[Permission]:
-    known = {p.value: p for p in Permission}
-    return frozenset(known[v] for v in values if v in known)
 
 
 def _users_page(request: Request, admin: Principal, form: NewUserForm, status: int = 200) -> Response:
@@ -75,7 +70,11 @@ def create_user(
     form = NewUserForm(name=name.strip(), is_admin=is_admin == "true", permissions=permissions or [])
     try:
         registry_of(request).accounts.create_user(
-            admin, form.name, password, is_admin=form.is_admin, permissions=_chosen(form.permissions)
+            admin,
+            form.name,
+            password,
+            is_admin=form.is_admin,
+            permissions=permissions_named(form.permissions),
         )
     except Conflict as exc:
         form.errors["name"] = sentence(exc.message)
@@ -93,7 +92,7 @@ def set_permissions(
     name: str,
     permissions: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    registry_of(request).accounts.set_permissions(admin, name, _chosen(permissions or []))
+    registry_of(request).accounts.set_permissions(admin, name, permissions_named(permissions or []))
     return RedirectResponse(href(request, "/ui/users", notice="permissions-saved"), status_code=303)
 
 
