@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 
+from tmr.errors import InvalidInput
 from tmr.settings import DefaultPasswordExposed, Settings
 
 cli = typer.Typer(add_completion=False, help="tmr — Trustworthy Model Registry.")
@@ -36,16 +36,13 @@ def serve(
     from tmr.container import build_registry
 
     build_registry(settings).close()  # migrate once, before workers race to do it
-    uvicorn.run(
-        "tmr.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=True,
-        timeout_graceful_shutdown=10,
-    )
+    from tmr.serving.server import run
+
+    try:
+        run(settings.server, host, port, workers)
+    except InvalidInput as exc:
+        console.print(f"tmr: {exc}")
+        raise typer.Exit(2) from None
 
 
 @cli.command()

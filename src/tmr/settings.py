@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # many bytes; 0 turns the cache off. Under TMR_DATA_DIR unless TMR_PACKAGE_CACHE_DIR says.
     package_cache_bytes: int = Field(default=4 * 1024**3, ge=0, alias="TMR_PACKAGE_CACHE_BYTES")
     package_cache_dir: Path | None = Field(default=None, alias="TMR_PACKAGE_CACHE_DIR")
+    # How `tmr serve` serves HTTP (serving/server.py): "sendfile" is uvicorn on asyncio's loop with
+    # the kernel sending package files; "uvicorn" is stock uvicorn (uvloop, bytes through Python);
+    # "granian" needs granian installed. docs/performance.md has the measurements behind the default.
+    server: Literal["sendfile", "uvicorn", "granian"] = Field(default="sendfile", alias="TMR_SERVER")
     # "presigned": with the S3 store, answer a download with a 307 to a short-lived presigned URL of
     # the package, materialised once as an object (Lambda cannot return more than 6 MB).
     download_redirect: Literal["never", "presigned"] = Field(default="never", alias="TMR_DOWNLOAD_REDIRECT")

@@ -15,10 +15,11 @@ from fastapi.testclient import TestClient
 
 from tests.feature.web_support import upload
 from tests.zips import model_files
-from tmr.api.streaming import PATHSEND, respond
+from tmr.api.streaming import respond
 from tmr.container import Registry
 from tmr.downloads.cache import PackageCache
 from tmr.downloads.plan import serve_file
+from tmr.serving.extensions import PATHSEND, ZEROCOPYSEND
 
 ID_A, ID_B, ID_C = "a" * 64, "b" * 64, "c" * 64
 
@@ -176,3 +177,9 @@ def test_a_kept_file_is_handed_to_a_server_that_sends_files(tmp_path: Path) -> N
     sent = _run(respond(part), {PATHSEND: {}})
     assert PATHSEND not in [m["type"] for m in sent]
     assert b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body") == b"234"
+    # A server that sends spans of open files gets the range as one (and a whole file the same way).
+    for span, offset, count in [((2, 5), 2, 3), (None, 0, 10)]:
+        sent = _run(respond(serve_file(path, 10, {}, span, media_type="application/zip")), {ZEROCOPYSEND: {}})
+        assert [m["type"] for m in sent] == ["http.response.start", ZEROCOPYSEND]
+        assert (sent[1]["offset"], sent[1]["count"], sent[1]["file"].name) == (offset, count, str(path))
+        assert sent[1]["file"].closed  # the answer closes what it opened

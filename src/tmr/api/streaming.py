@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Mapping
-from pathlib import Path
+from contextlib import ExitStack
 
 from fastapi import Response
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from tmr.downloads.plan import DownloadPlan
-
-PATHSEND = "http.response.pathsend"
+from tmr.downloads.plan import DownloadPlan, FileSpan
+from tmr.serving.extensions import PATHSEND, ZEROCOPYSEND
 
 
 async def _inline(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
@@ -33,29 +32,51 @@ async def _inline(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 
 class FileAnswer(StreamingResponse):
-    """A whole local file: its path to a server that sends files itself, else its chunks."""
+    """A span of a local file: the open file to a server that sends files itself (zero-copy
+    send), its path when the span is the whole file and the server takes paths (path send),
+    else its chunks."""
 
     def __init__(
         self,
-        path: Path,
+        file: FileSpan,
         chunks: Iterator[bytes],
         status: int,
         headers: Mapping[str, str],
         media_type: str | None,
     ) -> None:
         super().__init__(_inline(chunks), status_code=status, headers=headers, media_type=media_type)
-        self._path = path
+        self._file = file
         self._chunks = chunks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if PATHSEND not in scope.get("extensions", {}):
+        extensions = scope.get("extensions") or {}
+        zero_copy = ZEROCOPYSEND in extensions
+        if not zero_copy and not (PATHSEND in extensions and self._file.whole):
             await super().__call__(scope, receive, send)
             return
         close = getattr(self._chunks, "close", None)
         if close is not None:
             close()  # never started: nothing is read
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        await send({"type": PATHSEND, "path": str(self._path)})
+        with ExitStack() as stack:
+            if zero_copy:
+                # Opened before the headers go out: a file evicted meanwhile fails as a 500, not
+                # as a response cut after its headers.
+                handle = stack.enter_context(self._file.path.open("rb"))
+            await send(
+                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            )
+            if zero_copy:
+                span = self._file
+                await send(
+                    {
+                        "type": ZEROCOPYSEND,
+                        "file": handle,
+                        "offset": span.start,
+                        "count": span.end - span.start,
+                    }
+                )
+            else:
+                await send({"type": PATHSEND, "path": str(self._file.path)})
 
 
 def respond(plan: DownloadPlan) -> Response:

@@ -24,6 +24,17 @@ log = logging.getLogger("tmr.artifacts")
 _ID_ATTEMPTS = 5
 
 
+def audit_entry(principal: Principal, artifact: Artifact, action: str) -> AuditEntry:
+    """The audit entry of `principal` doing `action` to `artifact` now."""
+    return AuditEntry(
+        user_name=principal.name,
+        user_is_admin=principal.is_admin,
+        at=datetime.now(UTC),
+        artifact=ArtifactSummary(artifact.id, artifact.name, artifact.type),
+        action=action,
+    )
+
+
 class ArtifactService:
     def __init__(self, repo: ArtifactRepository, blobs: BlobStore) -> None:
         self._repo = repo
@@ -116,15 +127,7 @@ class ArtifactService:
     # -- audit -------------------------------------------------------------------------------
     def record(self, principal: Principal, artifact: Artifact, action: str) -> None:
         """Audit an action on an artifact (CREATE, UPDATE, DOWNLOAD, RATE, AUDIT)."""
-        self._repo.add_audit(
-            AuditEntry(
-                user_name=principal.name,
-                user_is_admin=principal.is_admin,
-                at=datetime.now(UTC),
-                artifact=ArtifactSummary(artifact.id, artifact.name, artifact.type),
-                action=action,
-            )
-        )
+        self._repo.add_audit(audit_entry(principal, artifact, action))
 
     def audit_trail(self, principal: Principal, type_: ArtifactType, artifact_id: str) -> list[AuditEntry]:
         artifact = self.get(principal, type_, artifact_id)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from tmr.artifacts.models import AuditEntry
+
 Door = Literal["api", "hub", "ui", "cli"]
 
 
@@ -37,7 +39,10 @@ class DownloadEvent:
 
 
 class DownloadHistory(Protocol):
-    def record_download(self, event: DownloadEvent) -> None: ...
+    def record_download(self, event: DownloadEvent, audit: AuditEntry | None = None) -> None:
+        """Keep the event, and the artifact's `audit` entry for it in the same transaction (one
+        write per download instead of two)."""
+        ...
 
     def downloads_of(
         self, artifact_id: str, *, limit: int, before_seq: int | None = None

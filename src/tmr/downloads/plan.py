@@ -80,15 +80,25 @@ class Conditions:
 
 
 @dataclass(frozen=True, slots=True)
+class FileSpan:
+    """Bytes [start, end) of a local file; `whole` when that is all of it."""
+
+    path: Path
+    start: int
+    end: int
+    whole: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Body:
     """The bytes of an answer. `local`: they come from local disk (cheap to read inline in the
     event loop), not over a network."""
 
     chunks: Iterator[bytes]
     local: bool
-    file: Path | None = None
-    """The bytes are this whole local file: a server that can send a file itself (ASGI
-    `http.response.pathsend`) is given its path instead of the chunks."""
+    file: FileSpan | None = None
+    """The bytes are this span of a local file: a server that can send a file itself (the ASGI
+    zero-copy and path-send extensions) is given the file instead of the chunks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +163,8 @@ def read_file(path: Path, start: int, end: int) -> Iterator[bytes]:
 def serve_file(
     path: Path, length: int, headers: Mapping[str, str], span: tuple[int, int] | None, *, media_type: str
 ) -> DownloadPlan:
-    """`serve_bytes` over a local file holding exactly the `length` bytes; a whole answer names
-    the file so the server may send it itself."""
+    """`serve_bytes` over a local file holding exactly the `length` bytes, naming the file and
+    the span so that the server may send it itself."""
     plan = serve_bytes(
         length,
         headers,
@@ -163,6 +173,7 @@ def serve_file(
         media_type=media_type,
         local=True,
     )
-    if span is None and plan.body is not None:
-        return replace(plan, body=Body(plan.body.chunks, True, path))
-    return plan
+    if plan.body is None:
+        return plan
+    start, end = span or (0, length)
+    return replace(plan, body=Body(plan.body.chunks, True, FileSpan(path, start, end, span is None)))

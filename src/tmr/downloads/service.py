@@ -42,7 +42,7 @@ from tmr.artifacts.packages import (
     package_files,
     parse_parts,
 )
-from tmr.artifacts.service import ArtifactService
+from tmr.artifacts.service import ArtifactService, audit_entry
 from tmr.downloads.cache import PackageCache
 from tmr.downloads.history import Door, DownloadHistory
 from tmr.downloads.monitored import (
@@ -398,14 +398,14 @@ class DownloadService:
         """A download is audited, and kept in the history, once: by the request that starts at
         byte 0 (a resumed one that asks for the rest is the same download)."""
         if span is None or span[0] == 0:
-            self._artifacts.record(asked.principal, asked.artifact, "DOWNLOAD")
             self.history.record_download(
                 event(
                     asked,
                     allowed=True,
                     monitor_exit=None if verdict is None else verdict.exit_code,
                     monitor_output=None if verdict is None else verdict.stdout,
-                )
+                ),
+                audit=audit_entry(asked.principal, asked.artifact, "DOWNLOAD"),
             )
 
     @contextmanager

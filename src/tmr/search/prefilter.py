@@ -48,6 +48,89 @@ def required_literals(pattern: str) -> frozenset[str] | None:
     return found
 
 
+class Prefixes(frozenset[str]):
+    """Literals one of which every matching text starts with (not merely contains): the store
+    may check them at the start of a text only, which costs a few characters per row instead of
+    a scan of the whole README. Still plain required literals to a store that ignores `at_start`."""
+
+    at_start = True
+
+
+def required_prefixes(pattern: str) -> Prefixes | None:
+    """For a pattern anchored at the start of the text (`^` without the multi-line flag, or
+    `\\A`) followed by at least MIN_LITERAL literal characters: that literal, as a Prefixes.
+    None when the pattern is not so anchored, or where Python's reading might differ from RE2's."""
+    if "[:" in pattern:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = sre_parse.parse(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return None
+    items = list(parsed)
+    if parsed.state.flags & (re.IGNORECASE | re.MULTILINE) or not items:
+        return None
+    op, arg = items[0]
+    starts = (sre_constants.AT_BEGINNING, sre_constants.AT_BEGINNING_STRING)
+    if op is not sre_constants.AT or arg not in starts:
+        return None
+    run: list[str] = []
+    for op, arg in items[1:]:
+        if op is not sre_constants.LITERAL:
+            break
+        run.append(chr(arg))
+    return Prefixes({"".join(run)}) if len(run) >= MIN_LITERAL else None
+
+
+# Zero-width assertions that see the same thing at a text's edge as at a newline between texts:
+# \b and \B (a newline is no word character). `^`, `$`, `\A`, `\z` and the multi-line forms are
+# left out: they see the text's edges themselves, or (multi-line) are not told apart by the parser.
+_EDGE_BLIND = {sre_constants.AT_BOUNDARY, sre_constants.AT_NON_BOUNDARY}
+_PLAIN = (sre_constants.LITERAL, sre_constants.NOT_LITERAL, sre_constants.IN, sre_constants.ANY)
+
+
+def context_free(pattern: str) -> bool:
+    """Whether every match of `pattern` in a text is also a match in any longer text holding it
+    between newlines: true when the pattern has no assertion about a text's start or end. Then
+    texts may be searched joined, one RE2 call for many (search/regex.py). False when unsure
+    (anything Python's parser reads differently from RE2, or cannot read)."""
+    if "[:" in pattern or "\\Q" in pattern:
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = sre_parse.parse(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return False
+    if parsed.state.flags & re.MULTILINE:
+        return False
+    return _edge_blind(list(parsed))
+
+
+def _edge_blind(items: list[tuple[Any, Any]]) -> bool:
+    for op, arg in items:
+        if op is sre_constants.AT:
+            if arg not in _EDGE_BLIND:
+                return False
+        elif op is sre_constants.SUBPATTERN:
+            _group, add_flags, _del_flags, body = arg
+            if add_flags & re.MULTILINE or not _edge_blind(list(body)):
+                return False
+        elif op in _REPEATS:
+            if not _edge_blind(list(arg[2])):
+                return False
+        elif op is sre_constants.BRANCH:
+            if not all(_edge_blind(list(branch)) for branch in arg[1]):
+                return False
+        elif op is getattr(sre_constants, "ATOMIC_GROUP", None):
+            if not _edge_blind(list(arg)):
+                return False
+        elif op not in _PLAIN:
+            return False  # lookaround, conditionals, backreferences: RE2 refuses them anyway
+    return True
+
+
 class _CaseInsensitive(Exception):
     """A scoped `(?i:…)` group: literals inside it do not have to occur as written."""
 

@@ -14,7 +14,7 @@ from tmr.artifacts.interfaces import ArtifactRepository, TextMatcher
 from tmr.artifacts.models import ArtifactSummary, ArtifactType
 from tmr.confusion.interfaces import HitKind, SearchHit, SearchHitLog
 from tmr.errors import InvalidInput, NotFound
-from tmr.search.prefilter import required_literals
+from tmr.search.prefilter import required_literals, required_prefixes
 from tmr.search.regex import compile_pattern
 from tmr.search.slots import ScanSlots
 from tmr.search.versions import VersionQuery, matches, parse_query
@@ -187,9 +187,10 @@ class SearchService:
         client: str | None,
     ) -> list[ArtifactSummary]:
         scope = scope_for(principal, versioned=version is not None)
-        found = _with_version(
-            self._repo.match_text(matcher, scope, contains=required_literals(pattern)), version
-        )
+        # A literal every match starts with is checked at the start of each text only; failing
+        # that, literals every match contains are searched for anywhere (search/prefilter.py).
+        hints = required_prefixes(pattern) or required_literals(pattern)
+        found = _with_version(self._repo.match_text(matcher, scope, contains=hints), version)
         if not found:
             raise NotFound("no artifact matches this regex" + (" with that version" if version else ""))
         self._record(principal, found, "regex", client)

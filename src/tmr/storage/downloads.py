@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast, get_args
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
+from tmr.artifacts.models import AuditEntry
 from tmr.downloads.history import Door, DownloadEvent
+from tmr.storage.metadata import insert_audit
 from tmr.storage.sessions import SqlRepository
-from tmr.storage.tables import DownloadEventRow
+from tmr.storage.tables import DownloadEventRow, table
 
 OUTPUT_CHARS = 16_000
 """Characters of a monitor's output kept per event (the error the downloader saw carries more)."""
@@ -51,10 +53,12 @@ def _event(row: DownloadEventRow) -> DownloadEvent:
 class SqlDownloadHistory(SqlRepository):
     """Implements `DownloadHistory` over the `download_events` table (SQLite or PostgreSQL)."""
 
-    def record_download(self, event: DownloadEvent) -> None:
+    def record_download(self, event: DownloadEvent, audit: AuditEntry | None = None) -> None:
         with self._write() as session:
-            session.add(
-                DownloadEventRow(
+            if audit is not None:
+                insert_audit(session, audit)
+            session.execute(
+                insert(table(DownloadEventRow)).values(
                     artifact_id=_fit(event.artifact_id, 64),
                     artifact_type=_fit(event.artifact_type, 16),
                     artifact_name=_fit(event.artifact_name, 512),

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
-from psycopg.abc import Buffer
-from psycopg.adapt import Loader
-from sqlalchemy import ColumnElement, LargeBinary, and_, cast, delete, func, or_, select, true, update
+from psycopg.types.string import ByteaBinaryLoader
+from sqlalchemy import ColumnElement, LargeBinary, and_, cast, delete, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +38,7 @@ from tmr.storage.tables import (
     KeyValueRow,
     LinkRow,
     RatingRow,
+    table,
 )
 
 
@@ -110,24 +110,60 @@ def _fill_row(row: ArtifactRow, artifact: Artifact) -> None:
     row.updated_by = artifact.updated_by
 
 
-class _RawText(Loader):
-    """Loads PostgreSQL `text` as the bytes on the wire (UTF-8), skipping the decode."""
-
-    def load(self, data: Buffer) -> bytes:
-        return bytes(data)
-
-
 def _contains_any(texts: Collection[str]) -> ColumnElement[bool]:
     """Rows whose name or README contains one of `texts`: a substring scan in C inside the
     database, so rows that cannot match never reach the regex engine. (SQLite's LIKE ignores ASCII
     case: a few extra candidates, never a missed one.) A text with NUL is no hint (PostgreSQL
-    cannot compare it): then every row is a candidate, as without hints."""
+    cannot compare it): then every row is a candidate, as without hints. When the hints say every
+    match starts with one of them (`at_start`, a pattern anchored with `^`), a text is checked
+    only at its start (`LIKE 'lit%'`), which stops at the first differing character instead of
+    reading the whole README (docs/performance.md has the figures)."""
     if any("\0" in t for t in texts):
         return true()
-    patterns = ["%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for t in texts]
+    lead = "" if getattr(texts, "at_start", False) else "%"
+    patterns = [lead + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for t in texts]
     return or_(
         *[ArtifactRow.name.like(p, escape="\\") for p in patterns],
         *[ArtifactRow.readme.like(p, escape="\\") for p in patterns],
+    )
+
+
+def _matching_rows(matcher: TextMatcher, rows: Sequence[Any], name_at: int, readme_at: int) -> list[int]:
+    """Indexes of the rows whose name or README (columns `name_at` and `readme_at`, as UTF-8
+    bytes) matches: in one RE2 pass over the batch when the matcher offers it (`matching`, see
+    tmr.search.regex), one search per text otherwise."""
+    batch = getattr(matcher, "matching", None)
+    if batch is None:
+        return [
+            i
+            for i, row in enumerate(rows)
+            if matcher.search(row[name_at]) is not None
+            or (row[readme_at] and matcher.search(row[readme_at]) is not None)
+        ]
+    texts: list[bytes] = []
+    owners: list[int] = []
+    for i, row in enumerate(rows):
+        texts.append(row[name_at])
+        owners.append(i)
+        if row[readme_at]:  # an empty README is searched by no pattern, not even `^$`
+            texts.append(row[readme_at])
+            owners.append(i)
+    return sorted({owners[j] for j in batch(texts)})
+
+
+def insert_audit(session: Session, entry: AuditEntry) -> None:
+    """Write one audit entry in `session`'s transaction (the download history writes its own with
+    each download, in the same transaction as the download's row)."""
+    session.execute(
+        insert(table(AuditRow)).values(
+            artifact_id=entry.artifact.id,
+            artifact_type=entry.artifact.type.value,
+            artifact_name=entry.artifact.name,
+            user_name=entry.user_name,
+            user_is_admin=entry.user_is_admin,
+            action=entry.action,
+            at=entry.at,
+        )
     )
 
 
@@ -161,17 +197,20 @@ class SqlMetadataStore(SqlAccountRows):
             raise Conflict(f"artifact id {artifact.id} is taken") from exc
 
     def get(self, artifact_id: str) -> Artifact | None:
+        # Rows of the tables, not ORM objects: every download reads an artifact, and building
+        # (and tracking) mapped instances was most of this method's time (docs/performance.md).
+        artifacts, file_rows, links_rows = table(ArtifactRow), table(FileRow), table(LinkRow)
         with self._read() as session:
-            row = session.scalar(select(ArtifactRow).where(ArtifactRow.id == artifact_id))
+            row = session.execute(select(artifacts).where(artifacts.c.id == artifact_id)).first()
             if row is None:
                 return None
-            files = session.scalars(
-                select(FileRow).where(FileRow.artifact_seq == row.seq).order_by(FileRow.path)
+            files = session.execute(
+                select(file_rows).where(file_rows.c.artifact_seq == row.seq).order_by(file_rows.c.path)
             ).all()
             keys = set(session.scalars(select(KeyRow.key).where(KeyRow.artifact_seq == row.seq)))
             links = [
                 ArtifactLink(link.key, link.relationship, link.source)
-                for link in session.scalars(select(LinkRow).where(LinkRow.artifact_seq == row.seq))
+                for link in session.execute(select(links_rows).where(links_rows.c.artifact_seq == row.seq))
             ]
             return Artifact(
                 id=row.id,
@@ -296,6 +335,8 @@ class SqlMetadataStore(SqlAccountRows):
         if contains:
             clauses.append(_contains_any(contains))
         if self.engine.dialect.name == "sqlite":
+            # Row by row inside SQLite: taking rows out in batches for `matching` (as on
+            # PostgreSQL) measured 7 % slower over a million rows (docs/performance.md).
             return self._match_text_sqlite(matcher, clauses)
         return self._match_text_streamed(matcher, clauses, batch_size)
 
@@ -326,20 +367,36 @@ class SqlMetadataStore(SqlAccountRows):
         self, matcher: TextMatcher, clauses: list[ColumnElement[bool]], batch_size: int
     ) -> list[ArtifactSummary]:
         """PostgreSQL: one server-side cursor streams the (prefiltered, trigram-indexed) rows in
-        batches of `batch_size`; READMEs arrive as raw UTF-8 bytes, the form RE2 reads, so no row
-        is decoded into a Python string unless it matches."""
+        batches of `batch_size`. Every column arrives in binary format as raw UTF-8 bytes (the
+        bytea loader, in C, applied to text and varchar), the form RE2 reads: no name or README
+        is decoded into a Python string, or taken through a Python-level loader, unless it
+        matches. (Names as strings took google-re2's str path, which encodes each one and maps
+        offsets back: the largest share of a full scan in the profile, see docs/performance.md.)"""
         query = select(*_LISTED, ArtifactRow.readme).where(*clauses)
         compiled = query.order_by(ArtifactRow.seq).compile(dialect=self.engine.dialect)
         found: list[ArtifactSummary] = []
         with self._read() as session:
             raw: Any = session.connection().connection.driver_connection
-            with raw.cursor(name=f"tmr_scan_{id(found):x}") as cursor:
-                cursor.adapters.register_loader("text", _RawText)
-                cursor.itersize = batch_size
-                cursor.execute(str(compiled), compiled.params)
-                for artifact_id, name, type_, version, readme in cursor:
-                    if matcher.search(name) is not None or (readme and matcher.search(readme) is not None):
-                        found.append(ArtifactSummary(artifact_id, name, ArtifactType(type_), version))
+            # The scan reads every row of its cursor, so it is planned for all of them. Planned
+            # for the first tenth (PostgreSQL's default for cursors), a literal-hint scan can walk
+            # the primary key in order filtering every README instead of using the trigram
+            # indexes and sorting the few rows they find (EXPLAIN in docs/performance.md).
+            raw.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+            with raw.cursor(name=f"tmr_scan_{id(found):x}", binary=True) as cursor:
+                for text_type in ("text", "varchar"):
+                    cursor.adapters.register_loader(text_type, ByteaBinaryLoader)
+                cursor.execute(str(compiled), compiled.params, binary=True)
+                while rows := cursor.fetchmany(batch_size):
+                    for index in _matching_rows(matcher, rows, 1, 4):
+                        artifact_id, name, type_, version, _readme = rows[index]
+                        found.append(
+                            ArtifactSummary(
+                                artifact_id.decode(),
+                                name.decode(),
+                                ArtifactType(type_.decode()),
+                                None if version is None else version.decode(),
+                            )
+                        )
         return found
 
     def count(self) -> dict[ArtifactType, int]:
@@ -382,17 +439,7 @@ class SqlMetadataStore(SqlAccountRows):
 
     def add_audit(self, entry: AuditEntry) -> None:
         with self._write() as session:
-            session.add(
-                AuditRow(
-                    artifact_id=entry.artifact.id,
-                    artifact_type=entry.artifact.type.value,
-                    artifact_name=entry.artifact.name,
-                    user_name=entry.user_name,
-                    user_is_admin=entry.user_is_admin,
-                    action=entry.action,
-                    at=entry.at,
-                )
-            )
+            insert_audit(session, entry)
 
     def audit_for(self, artifact_id: str) -> list[AuditEntry]:
         query = select(AuditRow).where(AuditRow.artifact_id == artifact_id).order_by(AuditRow.seq)

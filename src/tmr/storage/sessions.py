@@ -4,6 +4,8 @@ failures turned into the domain's errors."""
 from __future__ import annotations
 
 import contextlib
+import threading
+import weakref
 from collections.abc import Iterator
 
 from sqlalchemy import Engine
@@ -30,12 +32,32 @@ def available() -> Iterator[None]:
         raise InvalidInput(f"the metadata store refused a value: {exc.orig}") from exc
 
 
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+def _sqlite_writer(engine: Engine) -> contextlib.AbstractContextManager[object]:
+    """SQLite takes one writer at a time, and a second one waits in its busy handler, which polls
+    by sleeping 1, 2, 5 … 100 ms. Under concurrent downloads (each spends a token use and records
+    itself) those sleeps, not the writes, were the time (docs/performance.md). Writers of one
+    process therefore queue on a lock of the engine's and enter SQLite one after another; other
+    processes still meet the busy handler. PostgreSQL needs no such lock."""
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    with _SQLITE_WRITERS_GUARD:
+        lock = _SQLITE_WRITERS.get(engine)
+        if lock is None:
+            lock = _SQLITE_WRITERS[engine] = threading.RLock()  # reentrant: a write inside a write
+    return lock
+
+
 class SqlRepository:
     """Base of the repositories over the metadata store's engine (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._writer = _sqlite_writer(engine)
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Session]:
@@ -45,5 +67,5 @@ class SqlRepository:
     @contextlib.contextmanager
     def _write(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with available(), self._sessions.begin() as session:
+        with self._writer, available(), self._sessions.begin() as session:
             yield session

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.engine import Dialect
@@ -51,6 +52,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+def table(model: type[Base]) -> Table:
+    """A mapped class's table, for the hot paths that read and write rows without the ORM's unit
+    of work (a download's token, artifact and history: docs/performance.md)."""
+    return cast(Table, model.__table__)
 
 
 class ArtifactRow(Base):

@@ -109,3 +109,21 @@ def test_reset_forgets_every_download(history: SqlDownloadHistory) -> None:
     history.record_download(event())
     history.reset()
     assert history.downloads_since(None, limit=10) == []
+
+
+def test_a_download_and_its_audit_entry_are_written_together(history: SqlDownloadHistory) -> None:
+    from tmr.artifacts.models import ArtifactSummary, ArtifactType, AuditEntry
+    from tmr.storage.metadata import SqlMetadataStore
+
+    audit = SqlMetadataStore(history.engine)
+    entry = AuditEntry(
+        "alice", False, T0, ArtifactSummary("17", "bert-base-uncased", ArtifactType.MODEL), "DOWNLOAD"
+    )
+    history.record_download(event(), audit=entry)
+    assert [got for _, got in history.downloads_of("17", limit=10)] == [event()]
+    assert audit.audit_for("17") == [entry]
+    # One transaction: an event that cannot be written (here one without a type) takes its
+    # audit entry, written first, with it.
+    with pytest.raises(Exception):  # noqa: B017 (where it fails is the store's business)
+        history.record_download(event(artifact_type=None), audit=replace(entry, user_name="bob"))  # type: ignore[arg-type]
+    assert audit.audit_for("17") == [entry]

@@ -1,0 +1,1 @@
+"""How tmr is served: the HTTP server configuration `tmr serve` runs."""
