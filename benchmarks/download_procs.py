@@ -48,6 +48,23 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / _TICKS
 
 
+def tree_cpu_seconds(roots: list[int]) -> float:
+    """CPU time of each root's live tree plus what the root's reaped children used (cutime and
+    cstime): a difference of two readings then counts the processes that started or exited in
+    between, such as PostgreSQL's backends, which a snapshot of live processes would miss."""
+    total = 0
+    for root in roots:
+        for pid in process_tree(root):
+            try:
+                fields = _stat_fields(pid)
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+            if pid == root:
+                total += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return total / _TICKS
+
+
 def machine_cpu_seconds() -> float:
     """Busy CPU time of the whole machine so far (user, nice, system, irq, softirq): minus the
     measured server and client, what else ran during a measurement on a shared machine."""
