@@ -198,3 +198,22 @@ def test_a_client_leaving_mid_file_does_not_harm_the_next(served: tuple[int, lis
         conn.close()  # a reset, mid-file
     with socket.create_connection(("127.0.0.1", port)) as conn:
         assert _get(conn, "/path")[2] == DATA
+
+
+@pytest.mark.parametrize("path", ["/zero", "/chunked"])
+def test_a_file_shorter_than_its_count_ends_the_connection(
+    served: tuple[int, list[Message]], path: str
+) -> None:
+    port, _ = served
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.sendall(f"GET {path}?offset={len(DATA) - 10}&count=100 HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert b" 200 " in head.split(b"\r\n")[0]
+    if path == "/zero":
+        assert len(body) < 100  # the declared length is never reached: the connection was closed
+    else:
+        assert DATA[-10:] in body  # what exists was sent, then the answer was cut, not terminated
+        assert not body.endswith(b"0\r\n\r\n")

@@ -106,9 +106,9 @@ async def _send_file(
     try:
         sent = await loop.sendfile(cycle.transport, file, offset, count)
     except (ConnectionError, RuntimeError):
-        if not (cycle.disconnected or isinstance(cycle.transport, asyncio.Transport)):
-            raise
-        # The client went away mid-file: end the connection as a write to a closed socket would.
+        # The client went away mid-file (a reset, or `loop.sendfile`'s "Transport is closing"; with
+        # its fallback allowed it raises nothing else): end the connection as uvicorn does when a
+        # write finds the client gone. A failing read of the file is an OSError and propagates.
         cycle.transport.close()
         cycle.disconnected = True
         return
