@@ -54,9 +54,11 @@ from bench_download import (
     log,
     median_of,
     pick_client,
+    problems_of,
     ratio,
     registry_targets,
     sha256_file,
+    stop_if_invalid,
     store_pids,
     summarise,
 )
@@ -466,15 +468,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     )
     print(table)
     print(f"results: {args.out}")
-    problems = [
-        f"{d.row.name}, {label} run {i + 1}: {p}"
-        for d in done
-        for label, ms in d.runs.items()
-        for i, m in enumerate(ms)
-        for p in m.result.problems
-    ]
-    if problems:
-        raise SystemExit("benchmark invalid:\n  " + "\n  ".join(problems))
+    stop_if_invalid([p for d in done for p in problems_of(d.runs, f"{d.row.name}, ")])
 
 
 if __name__ == "__main__":

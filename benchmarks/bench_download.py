@@ -569,6 +569,22 @@ def table(summaries: dict[str, dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def problems_of(runs: dict[str, list[Measured]], prefix: str = "") -> list[str]:
+    """What made any run invalid, named by server and run."""
+    return [
+        f"{prefix}{label} run {i + 1}: {p}"
+        for label, ms in runs.items()
+        for i, m in enumerate(ms)
+        for p in m.result.problems
+    ]
+
+
+def stop_if_invalid(problems: list[str]) -> None:
+    """Fail the command, after everything was printed, when any run was invalid."""
+    if problems:
+        raise SystemExit("benchmark invalid:\n  " + "\n  ".join(problems))
+
+
 def runs_lines(runs: dict[str, list[Measured]]) -> list[str]:
     """Each run, in the order measured."""
     lines = []
@@ -838,14 +854,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
         f"in {upload['big_s']} s ({upload['big_mb_per_s']} MB/s)"
     )
     print(f"results: {args.out}")
-    problems = [
-        f"{label} run {i + 1}: {p}"
-        for label, ms in runs.items()
-        for i, m in enumerate(ms)
-        for p in m.result.problems
-    ]
-    if problems:
-        raise SystemExit("benchmark invalid:\n  " + "\n  ".join(problems))
+    stop_if_invalid(problems_of(runs))
 
 
 if __name__ == "__main__":

@@ -30,16 +30,25 @@ MAX_ALTERNATIVES = 16
 Alternatives = frozenset[str] | None  # one of these strings must occur; None: nothing known
 
 
-def required_literals(pattern: str) -> frozenset[str] | None:
-    """Strings of which at least one occurs in any text the pattern matches, or None."""
-    if "[:" in pattern:  # POSIX classes: Python would read `[[:alpha:]]` as a class and a `]`
+def _parsed(pattern: str) -> Any | None:
+    """Python's reading of the pattern, or None where it might differ from RE2's (POSIX classes:
+    Python would read `[[:alpha:]]` as a class and a `]`) or where Python cannot read it."""
+    if "[:" in pattern:
         return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            parsed = sre_parse.parse(pattern)
-        if parsed.state.flags & re.IGNORECASE:
-            return None
+            return sre_parse.parse(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return None
+
+
+def required_literals(pattern: str) -> frozenset[str] | None:
+    """Strings of which at least one occurs in any text the pattern matches, or None."""
+    parsed = _parsed(pattern)
+    if parsed is None or parsed.state.flags & re.IGNORECASE:
+        return None
+    try:
         found = _sequence(list(parsed))
     except (re.error, RecursionError, OverflowError, ValueError, _CaseInsensitive):
         return None
@@ -60,13 +69,8 @@ def required_prefixes(pattern: str) -> Prefixes | None:
     """For a pattern anchored at the start of the text (`^` without the multi-line flag, or
     `\\A`) followed by at least MIN_LITERAL literal characters: that literal, as a Prefixes.
     None when the pattern is not so anchored, or where Python's reading might differ from RE2's."""
-    if "[:" in pattern:
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = sre_parse.parse(pattern)
-    except (re.error, RecursionError, OverflowError, ValueError):
+    parsed = _parsed(pattern)
+    if parsed is None:
         return None
     items = list(parsed)
     if parsed.state.flags & (re.IGNORECASE | re.MULTILINE) or not items:
@@ -95,15 +99,8 @@ def context_free(pattern: str) -> bool:
     between newlines: true when the pattern has no assertion about a text's start or end. Then
     texts may be searched joined, one RE2 call for many (search/regex.py). False when unsure
     (anything Python's parser reads differently from RE2, or cannot read)."""
-    if "[:" in pattern or "\\Q" in pattern:
-        return False
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = sre_parse.parse(pattern)
-    except (re.error, RecursionError, OverflowError, ValueError):
-        return False
-    if parsed.state.flags & re.MULTILINE:
+    parsed = None if "\\Q" in pattern else _parsed(pattern)
+    if parsed is None or parsed.state.flags & re.MULTILINE:
         return False
     return _edge_blind(list(parsed))
 
