@@ -29,9 +29,7 @@ import contextlib
 import importlib.util
 import json
 import os
-import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -57,6 +55,7 @@ from bench_download import (
     problems_of,
     ratio,
     registry_targets,
+    run_in_workdir,
     sha256_file,
     stop_if_invalid,
     store_pids,
@@ -379,13 +378,7 @@ def main() -> None:
     parser.add_argument("--out", "--json", type=Path, default=ROOT / "bench-results" / "components.json")
     args = parser.parse_args()
     args.fill = "upload"
-    work = Path(tempfile.mkdtemp(prefix="tmr-bench-components-"))
-    try:
-        run(args, work)
-    except BaseException:
-        log(f"failed: the server logs and data are kept in {work}")
-        raise
-    shutil.rmtree(work, ignore_errors=True)
+    run_in_workdir("tmr-bench-components-", lambda work: run(args, work))
 
 
 def run(args: argparse.Namespace, work: Path) -> None:

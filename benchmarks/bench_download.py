@@ -638,11 +638,17 @@ def main() -> None:
     )
     parser.add_argument("--out", "--json", type=Path, default=ROOT / "bench-results" / "download.json")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="tmr-bench-download-"))
+    run_in_workdir("tmr-bench-download-", lambda work: run(args, work))
+
+
+def run_in_workdir(prefix: str, body: Callable[[Path], None]) -> None:
+    """`body` in a fresh temporary directory, removed after success and kept (and named) after a
+    failure, so its server logs and data can be read."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        run(args, work)
+        body(work)
     except BaseException:
-        log(f"failed: the server log and data are kept in {work}")
+        log(f"failed: the server logs and data are kept in {work}")
         raise
     shutil.rmtree(work, ignore_errors=True)
 

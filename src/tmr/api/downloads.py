@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from tmr.api.deps import RegistryDep
+from tmr.api.deps import RegistryDep, client_address
 from tmr.api.streaming import respond
 from tmr.downloads.plan import Conditions, DownloadPlan
 
@@ -31,7 +31,7 @@ async def download(
     """The token check and the plan run in one worker-thread call: a download is the busiest
     request, and each hop between the event loop and a thread costs two wake-ups
     (docs/performance.md)."""
-    client = request.client.host if request.client else None
+    client = client_address(request)
 
     def plan() -> DownloadPlan:
         return registry.downloads.package(
