@@ -21,6 +21,7 @@ from tmr.artifacts.registration import RegistrationService
 from tmr.artifacts.service import ArtifactService
 from tmr.confusion.service import ConfusionService
 from tmr.downloads.cache import PackageCache
+from tmr.downloads.gate import PlanGate
 from tmr.downloads.history import DownloadHistory
 from tmr.downloads.service import DownloadService
 from tmr.hub.service import HubService, OidReader
@@ -176,6 +177,7 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         monitors=monitor_gate,
         history=download_history,
         cache=package_cache(settings),
+        gate=PlanGate(settings.download_plan_concurrency, inline=store.dialect == "sqlite"),
     )
     metrics = RequestMetrics()
     health = HealthService(

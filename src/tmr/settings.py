@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # many bytes; 0 turns the cache off. Under TMR_DATA_DIR unless TMR_PACKAGE_CACHE_DIR says.
     package_cache_bytes: int = Field(default=4 * 1024**3, ge=0, alias="TMR_PACKAGE_CACHE_BYTES")
     package_cache_dir: Path | None = Field(default=None, alias="TMR_PACKAGE_CACHE_DIR")
+    # Download plans running their Python at once in a worker (downloads/gate.py); 0: no limit.
+    download_plan_concurrency: int = Field(default=2, ge=0, alias="TMR_DOWNLOAD_PLAN_CONCURRENCY")
     # How `tmr serve` serves HTTP (serving/server.py): "sendfile" is uvicorn on asyncio's loop with
     # the kernel sending package files; "uvicorn" is stock uvicorn (uvloop, bytes through Python);
     # "granian" needs granian installed. docs/performance.md has the measurements behind the default.

@@ -122,6 +122,15 @@ class FileMirror:
                 artifact = self._mirror(current, kinds, paths)
         return self._with_checksums(artifact)
 
+    @staticmethod
+    def settled(
+        artifact: Artifact, kinds: Collection[FileKind] | None = None, paths: Collection[str] | None = None
+    ) -> bool:
+        """True when `ensure_mirrored` has nothing to fetch or measure: it would return at once."""
+        return not missing(artifact, kinds, paths) and all(
+            file.crc32 is not None for file in artifact.files if file.sha256 is not None
+        )
+
     def _mirror(
         self, artifact: Artifact, kinds: Collection[FileKind] | None, paths: Collection[str] | None
     ) -> Artifact:

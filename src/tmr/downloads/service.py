@@ -21,8 +21,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from typing import BinaryIO, Protocol
 from urllib.parse import quote
@@ -32,7 +32,7 @@ from tmr.accounts.permissions import require, scope_for
 from tmr.artifacts.bundles import LinkedDatasets, linked_datasets
 from tmr.artifacts.interfaces import KeyResolver
 from tmr.artifacts.mirror import FileMirror
-from tmr.artifacts.models import Artifact, FileEntry
+from tmr.artifacts.models import Artifact, FileEntry, FileKind
 from tmr.artifacts.packages import (
     Package,
     PackageDigests,
@@ -44,6 +44,7 @@ from tmr.artifacts.packages import (
 )
 from tmr.artifacts.service import ArtifactService, audit_entry
 from tmr.downloads.cache import PackageCache
+from tmr.downloads.gate import PlanGate
 from tmr.downloads.history import Door, DownloadHistory
 from tmr.downloads.monitored import (
     Asked,
@@ -126,8 +127,10 @@ class DownloadService:
         monitors: MonitorGate,
         history: DownloadHistory,
         cache: PackageCache | None = None,
+        gate: PlanGate | None = None,
     ) -> None:
         self._artifacts = artifacts
+        self.gate = gate or PlanGate(0)
         self._cache = cache
         self.monitors = monitors
         self.history = history
@@ -161,10 +164,11 @@ class DownloadService:
         when `datasets` is one of them, as one zip with a fixed layout. `door` and `client` (its
         address) are kept in the download history."""
         wanted = parse_parts(parts)
-        found = self._artifacts.get_any(principal, artifact_id, to=Permission.DOWNLOAD)
-        asked = Asked(principal, found, door, client, parts_label(parts))
-        with self._recorded(asked):
-            return self._package(asked, wanted, allow_unsafe, conditions, redirect)
+        with self.gate.held():
+            found = self._artifacts.get_any(principal, artifact_id, to=Permission.DOWNLOAD)
+            asked = Asked(principal, found, door, client, parts_label(parts))
+            with self._recorded(asked):
+                return self._package(asked, wanted, allow_unsafe, conditions, redirect)
 
     def _package(
         self,
@@ -175,7 +179,7 @@ class DownloadService:
         redirect: bool | None,
     ) -> DownloadPlan:
         principal = asked.principal
-        artifact = self._files.ensure_mirrored(asked.artifact, wanted.kinds)
+        artifact = self._mirrored(asked.artifact, wanted.kinds)
         bundled = self._datasets(principal, artifact) if wanted.datasets else LinkedDatasets()
         package = build_package(artifact, wanted.kinds, bundled.included)
         unsafe = unsafe_paths(package_files(artifact, wanted.kinds, bundled.included))
@@ -223,20 +227,26 @@ class DownloadService:
             )
             self._audit(asked, span, verdict)
             return self._served(plan)
-        self._audit(asked, span)
 
+        # Audited last, once every check has passed: a download that fails here is a refusal.
         target = self._redirect_target(redirect)
         # S3 ignores If-Range, so a stale one redirected would splice the new package's bytes onto
         # the old one's: that answer (the whole new package) is ours to give.
         if target is not None and not stale:
-            _announce(headers, self._digests.materialise(package, self._blobs, target))
+            with self.gate.stepped_aside():  # asks S3, and the first time copies the package there
+                _announce(headers, self._digests.materialise(package, self._blobs, target))
             headers["Location"] = target.presigned_url(package.identity, self._expires_s, filename)
             headers["Cache-Control"] = "private, no-store"  # the URL expires; the ETag still validates
             headers.pop("Accept-Ranges")
+            self._audit(asked, span)
             return self._served(DownloadPlan(307, headers), package.length)
 
-        known = self._digests.eager(package, self._blobs)
+        known = self._digests.known(package)
+        if known is None:
+            with self.gate.stepped_aside():  # may read and hash the whole package
+                known = self._digests.eager(package, self._blobs)
         _announce(headers, known)
+        self._audit(asked, span)
         cached = self._cache.get(package.identity, package.length) if self._cache else None
         if cached is not None:
             return self._served(serve_file(cached, package.length, headers, span, media_type=ZIP))
@@ -269,8 +279,21 @@ class DownloadService:
         )
         return replace(
             bundled,
-            included=[(folder, self._files.ensure_mirrored(dataset)) for folder, dataset in bundled.included],
+            included=[(folder, self._mirrored(dataset)) for folder, dataset in bundled.included],
         )
+
+    def _mirrored(
+        self,
+        artifact: Artifact,
+        kinds: Collection[FileKind] | None = None,
+        paths: Collection[str] | None = None,
+    ) -> Artifact:
+        """`FileMirror.ensure_mirrored`, stepping aside from the gate when it has work to do."""
+        waits: AbstractContextManager[None] = (
+            nullcontext() if self._files.settled(artifact, kinds, paths) else self.gate.stepped_aside()
+        )
+        with waits:
+            return self._files.ensure_mirrored(artifact, kinds, paths)
 
     def _redirect_target(self, redirect: bool | None) -> Presigner | None:
         """The store to redirect to, unless redirects are off or the client opted out
@@ -329,11 +352,12 @@ class DownloadService:
         code on load are never served this way: the loaders behind that door would run them.
         A HEAD sends no bytes: it is neither monitored nor kept in the history."""
         require(principal, Permission.DOWNLOAD)
-        if head:
-            return self._file(Asked(principal, artifact, door, client, path), headers, conditions, head=True)
         asked = Asked(principal, artifact, door, client, path)
-        with self._recorded(asked):
-            return self._file(asked, headers, conditions, head=False)
+        with self.gate.held():
+            if head:
+                return self._file(asked, headers, conditions, head=True)
+            with self._recorded(asked):
+                return self._file(asked, headers, conditions, head=False)
 
     def _file(
         self, asked: Asked, headers: Mapping[str, str], conditions: Conditions, *, head: bool
@@ -349,7 +373,7 @@ class DownloadService:
             self._refuse_unsafe_file(file)
             return DownloadPlan(200, {**headers, "Content-Length": str(file.size)}, OCTET_STREAM)
         if file.sha256 is None:
-            file = self._files.ensure_mirrored(artifact, paths={path}).file(path) or file
+            file = self._mirrored(artifact, paths={path}).file(path) or file
             if file.sha256 is None:
                 raise IntegrityError(f"{path} could not be mirrored")
         self._refuse_unsafe_file(file)
@@ -426,7 +450,7 @@ class DownloadService:
         """Write the zip about to be sent, run the monitor on it (which raises when it refuses),
         and open it for the answer before its folder goes; the file, the verdict, its sha256."""
         self.monitors.runner()  # Node missing: refuse before writing a possibly large zip
-        with self.monitors.workspace() as folder:
+        with self.gate.stepped_aside(), self.monitors.workspace() as folder:
             zip_path = folder / filename_of(asked.artifact)
             sha256 = spool(chunks(), zip_path)
             verdict = self.monitors.check(monitor, asked.artifact, asked.principal.name, zip_path)

@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, func, or_, select, update
+from sqlalchemy import Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,21 @@ from tmr.storage.sessions import SqlRepository, unstorable
 from tmr.storage.tables import SignInFailureRow, TokenRow, UserRow, table
 
 _PRUNE_BATCH = 200
+
+# Built once (storage/sessions.py, `_writing`): every authenticated request spends a use. One
+# conditional UPDATE spends it, so concurrent workers never spend the same use twice.
+_TOKENS, _USERS = table(TokenRow), table(UserRow)
+_SPEND_TOKEN = (
+    update(_TOKENS)
+    .where(
+        _TOKENS.c.jti == bindparam("spent_jti"),
+        _TOKENS.c.uses < _TOKENS.c.max_uses,
+        _TOKENS.c.expires_at > bindparam("spent_at"),
+    )
+    .values(uses=_TOKENS.c.uses + 1)
+    .returning(_TOKENS.c.user_name)
+)
+_USER_NAMED = select(_USERS).where(_USERS.c.name == bindparam("name"))
 
 
 def _user(row: UserRow | Row[Any]) -> User:
@@ -106,19 +121,11 @@ class SqlAccountRows(SqlRepository):
         """One conditional UPDATE spends a use (concurrent workers can never spend the same use
         twice), and the token's user is read in the same transaction: every request pays for
         this, so it is one round trip, not two."""
-        # Table-level statements: the ORM's unit of work and its in-session synchronisation of
-        # an UPDATE were a third of this method's time, on every request (docs/performance.md).
-        tokens, users = table(TokenRow).c, table(UserRow)
-        with self._write() as session:
-            spent = session.execute(
-                update(table(TokenRow))
-                .where(tokens.jti == jti, tokens.uses < tokens.max_uses, tokens.expires_at > now)
-                .values(uses=tokens.uses + 1)
-                .returning(tokens.user_name)
-            ).scalar_one_or_none()
+        with self._writing() as connection:
+            spent = connection.execute(_SPEND_TOKEN, {"spent_jti": jti, "spent_at": now}).scalar_one_or_none()
             if spent is None:
                 return False, None
-            row = session.execute(select(users).where(users.c.name == spent)).first()
+            row = connection.execute(_USER_NAMED, {"name": spent}).first()
             return True, (_user(row) if row is not None else None)
 
     def revoke_token(self, jti: str) -> None:

@@ -50,28 +50,32 @@ def _event(row: DownloadEventRow) -> DownloadEvent:
     )
 
 
+_INSERT_EVENT = insert(table(DownloadEventRow))  # built once: every download records itself
+
+
 class SqlDownloadHistory(SqlRepository):
     """Implements `DownloadHistory` over the `download_events` table (SQLite or PostgreSQL)."""
 
     def record_download(self, event: DownloadEvent, audit: AuditEntry | None = None) -> None:
-        with self._write() as session:
+        with self._writing() as connection:
             if audit is not None:
-                insert_audit(session, audit)
-            session.execute(
-                insert(table(DownloadEventRow)).values(
-                    artifact_id=_fit(event.artifact_id, 64),
-                    artifact_type=_fit(event.artifact_type, 16),
-                    artifact_name=_fit(event.artifact_name, 512),
-                    user_name=_fit(event.user_name, 256),
-                    client=_fit_optional(event.client, 64),
-                    door=event.door,
-                    parts=_fit_optional(event.parts, 1024),
-                    allowed=event.allowed,
-                    monitor_exit=event.monitor_exit,
-                    monitor_output=_fit_optional(event.monitor_output, OUTPUT_CHARS),
-                    reason=_fit_optional(event.reason, OUTPUT_CHARS),
-                    at=event.at,
-                )
+                insert_audit(connection, audit)
+            connection.execute(
+                _INSERT_EVENT,
+                {
+                    "artifact_id": _fit(event.artifact_id, 64),
+                    "artifact_type": _fit(event.artifact_type, 16),
+                    "artifact_name": _fit(event.artifact_name, 512),
+                    "user_name": _fit(event.user_name, 256),
+                    "client": _fit_optional(event.client, 64),
+                    "door": event.door,
+                    "parts": _fit_optional(event.parts, 1024),
+                    "allowed": event.allowed,
+                    "monitor_exit": event.monitor_exit,
+                    "monitor_output": _fit_optional(event.monitor_output, OUTPUT_CHARS),
+                    "reason": _fit_optional(event.reason, OUTPUT_CHARS),
+                    "at": event.at,
+                },
             )
 
     def downloads_of(

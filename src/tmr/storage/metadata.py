@@ -10,7 +10,21 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from psycopg.types.string import ByteaBinaryLoader
-from sqlalchemy import ColumnElement, LargeBinary, and_, cast, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    LargeBinary,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,6 +62,15 @@ def _summary(row: Any) -> ArtifactSummary:
 
 
 _LISTED = (ArtifactRow.id, ArtifactRow.name, ArtifactRow.type, ArtifactRow.version)
+
+# An artifact's read, built once (storage/sessions.py, `_reading`): every download makes it.
+_ARTIFACTS, _FILES, _LINKS = table(ArtifactRow), table(FileRow), table(LinkRow)
+_ARTIFACT_BY_ID = select(_ARTIFACTS).where(_ARTIFACTS.c.id == bindparam("id"))
+_FILES_OF = select(_FILES).where(_FILES.c.artifact_seq == bindparam("seq")).order_by(_FILES.c.path)
+_KEYS_OF = select(table(KeyRow).c.key).where(table(KeyRow).c.artifact_seq == bindparam("seq"))
+_LINKS_OF = select(_LINKS).where(_LINKS.c.artifact_seq == bindparam("seq"))
+_STATE_OF = select(table(KeyValueRow).c.value).where(table(KeyValueRow).c.key == bindparam("key"))
+_INSERT_AUDIT = insert(table(AuditRow))
 
 
 def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
@@ -151,19 +174,20 @@ def _matching_rows(matcher: TextMatcher, rows: Sequence[Any], name_at: int, read
     return sorted({owners[j] for j in batch(texts)})
 
 
-def insert_audit(session: Session, entry: AuditEntry) -> None:
+def insert_audit(session: Session | Connection, entry: AuditEntry) -> None:
     """Write one audit entry in `session`'s transaction (the download history writes its own with
     each download, in the same transaction as the download's row)."""
     session.execute(
-        insert(table(AuditRow)).values(
-            artifact_id=entry.artifact.id,
-            artifact_type=entry.artifact.type.value,
-            artifact_name=entry.artifact.name,
-            user_name=entry.user_name,
-            user_is_admin=entry.user_is_admin,
-            action=entry.action,
-            at=entry.at,
-        )
+        _INSERT_AUDIT,
+        {
+            "artifact_id": entry.artifact.id,
+            "artifact_type": entry.artifact.type.value,
+            "artifact_name": entry.artifact.name,
+            "user_name": entry.user_name,
+            "user_is_admin": entry.user_is_admin,
+            "action": entry.action,
+            "at": entry.at,
+        },
     )
 
 
@@ -197,20 +221,16 @@ class SqlMetadataStore(SqlAccountRows):
             raise Conflict(f"artifact id {artifact.id} is taken") from exc
 
     def get(self, artifact_id: str) -> Artifact | None:
-        # Rows of the tables, not ORM objects: every download reads an artifact, and building
-        # (and tracking) mapped instances was most of this method's time (docs/performance.md).
-        artifacts, file_rows, links_rows = table(ArtifactRow), table(FileRow), table(LinkRow)
-        with self._read() as session:
-            row = session.execute(select(artifacts).where(artifacts.c.id == artifact_id)).first()
+        with self._reading() as connection:
+            row = connection.execute(_ARTIFACT_BY_ID, {"id": artifact_id}).first()
             if row is None:
                 return None
-            files = session.execute(
-                select(file_rows).where(file_rows.c.artifact_seq == row.seq).order_by(file_rows.c.path)
-            ).all()
-            keys = set(session.scalars(select(KeyRow.key).where(KeyRow.artifact_seq == row.seq)))
+            of_it = {"seq": row.seq}
+            files = connection.execute(_FILES_OF, of_it).all()
+            keys = set(connection.scalars(_KEYS_OF, of_it))
             links = [
                 ArtifactLink(link.key, link.relationship, link.source)
-                for link in session.execute(select(links_rows).where(links_rows.c.artifact_seq == row.seq))
+                for link in connection.execute(_LINKS_OF, of_it)
             ]
             return Artifact(
                 id=row.id,
@@ -585,9 +605,9 @@ class SqlMetadataStore(SqlAccountRows):
             session.execute(select(1))
 
     def peek_state(self, key: str) -> str | None:
-        with self._read() as session:
-            row = session.get(KeyValueRow, key)
-            return row.value if row is not None else None
+        with self._reading() as connection:
+            value: str | None = connection.scalar(_STATE_OF, {"key": key})
+            return value
 
     def state(self, key: str, default: str) -> str:
         with self._read() as session:

@@ -7,26 +7,29 @@ keeps it: the row, and so the monitor, outlives a new version of the files.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from tmr.errors import NotFound
 from tmr.monitors.models import Monitor
 from tmr.storage.sessions import SqlRepository
-from tmr.storage.tables import ArtifactRow, MonitorRow
+from tmr.storage.tables import ArtifactRow, MonitorRow, table
+
+# Built once (storage/sessions.py, `_reading`): every download asks whether its model is monitored.
+_MONITORS, _ARTIFACTS = table(MonitorRow), table(ArtifactRow)
+_MONITOR_OF = (
+    select(_MONITORS.c.program, _MONITORS.c.sha256, _MONITORS.c.set_by, _MONITORS.c.set_at)
+    .join(_ARTIFACTS, _ARTIFACTS.c.seq == _MONITORS.c.artifact_seq)
+    .where(_ARTIFACTS.c.id == bindparam("id"))
+)
 
 
 class SqlMonitorStore(SqlRepository):
     """Implements `MonitorRepository`; every method is one transaction."""
 
     def get_monitor(self, artifact_id: str) -> Monitor | None:
-        query = (
-            select(MonitorRow)
-            .join(ArtifactRow, ArtifactRow.seq == MonitorRow.artifact_seq)
-            .where(ArtifactRow.id == artifact_id)
-        )
-        with self._read() as session:
-            row = session.scalar(query)
+        with self._reading() as connection:
+            row = connection.execute(_MONITOR_OF, {"id": artifact_id}).first()
             if row is None:
                 return None
             return Monitor(artifact_id, row.program, row.sha256, row.set_by, row.set_at)

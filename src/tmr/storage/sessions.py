@@ -8,11 +8,13 @@ import threading
 import weakref
 from collections.abc import Iterator
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tmr.errors import InvalidInput, StorageUnavailable
+from tmr.serving.loop import WouldWait, may_wait
+from tmr.storage.database import BUSY_TIMEOUT_MS
 
 
 def unstorable(text: str) -> bool:
@@ -36,14 +38,14 @@ _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.We
 _SQLITE_WRITERS_GUARD = threading.Lock()
 
 
-def _sqlite_writer(engine: Engine) -> contextlib.AbstractContextManager[object]:
+def _sqlite_writer(engine: Engine) -> threading.RLock | None:
     """SQLite takes one writer at a time, and a second one waits in its busy handler, which polls
     by sleeping 1, 2, 5 … 100 ms. Under concurrent downloads (each spends a token use and records
     itself) those sleeps, not the writes, were the time (docs/performance.md). Writers of one
     process therefore queue on a lock of the engine's and enter SQLite one after another; other
     processes still meet the busy handler. PostgreSQL needs no such lock."""
     if engine.dialect.name != "sqlite":
-        return contextlib.nullcontext()
+        return None
     with _SQLITE_WRITERS_GUARD:
         lock = _SQLITE_WRITERS.get(engine)
         if lock is None:
@@ -67,5 +69,48 @@ class SqlRepository:
     @contextlib.contextmanager
     def _write(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with self._writer, available(), self._sessions.begin() as session:
+        with self._writer_turn(), available(), self._sessions.begin() as session:
             yield session
+
+    @contextlib.contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """This process's turn to write on SQLite (`_sqlite_writer`). On the event loop
+        (`serving.loop`), a turn that is not free at once is `WouldWait`."""
+        if self._writer is None:
+            yield
+        elif may_wait():
+            with self._writer:
+                yield
+        elif self._writer.acquire(blocking=False):
+            try:
+                yield
+            finally:
+                self._writer.release()
+        else:
+            raise WouldWait("another write of this process is under way")
+
+    # The hot path of every download (the token, the artifact, its monitor, the history) runs
+    # statements built once, at import, on a Core connection: a Session's execution path and a
+    # statement built per call were two thirds of those methods' time (docs/performance.md).
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with available(), self.engine.connect() as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One transaction on a Core connection, like `_write`. On the event loop, SQLite's busy
+        handler (another process writing) is `WouldWait` rather than a sleep."""
+        with self._writer_turn(), available(), self.engine.begin() as connection:
+            if self._writer is None or may_wait():
+                yield connection
+                return
+            connection.exec_driver_sql("PRAGMA busy_timeout=0")
+            try:
+                yield connection
+            except OperationalError as exc:
+                if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+                    raise WouldWait("another process is writing") from exc
+                raise
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
