@@ -11,6 +11,8 @@ from tests import services
 from tests.support import fresh_engine
 from tmr.storage.metadata import SqlMetadataStore
 
+pytest_plugins = ["tests.error_capture"]  # TMR_ERROR_CAPTURE: scripts/error_messages.py
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
