@@ -177,7 +177,12 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         monitors=monitor_gate,
         history=download_history,
         cache=package_cache(settings),
-        gate=PlanGate(settings.download_plan_concurrency, inline=store.dialect == "sqlite"),
+        # Plans tried on the event loop first on SQLite, unless every download asks S3 (a redirect
+        # needs a round trip, so the loop would only hand each plan over to a thread, twice the work).
+        gate=PlanGate(
+            settings.download_plan_concurrency,
+            inline=store.dialect == "sqlite" and settings.download_redirect != "presigned",
+        ),
     )
     metrics = RequestMetrics()
     health = HealthService(

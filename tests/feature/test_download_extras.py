@@ -228,6 +228,7 @@ def s3_registry(make_registry: Callable[..., Registry]) -> Iterator[Registry]:
         download_redirect_expires_s=120,
     )
     assert isinstance(registry.blobs, S3BlobStore)
+    assert not registry.downloads.gate.inline  # each redirect asks S3: never tried on the loop
     registry.blobs.package_part_size = 5 * MiB
     yield registry
     registry.blobs.delete_packages()

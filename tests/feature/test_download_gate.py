@@ -26,6 +26,19 @@ WAIT_S = 30.0
 SLOW_FILES = r"tiny-mit-model/resolve/.*safetensors"
 
 
+def _upload(client: TestClient, auth: dict[str, str], name: str, seed: int) -> str:
+    """A private model: stored and checked as it is uploaded, so its downloads are settled."""
+    uploaded = client.post(
+        "/artifact/model/upload",
+        params={"name": name},
+        content=zip_bytes(model_files(seed=seed)),
+        headers=auth | {"Content-Type": "application/zip"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    artifact_id: str = uploaded.json()["metadata"]["id"]
+    return artifact_id
+
+
 @pytest.fixture
 def narrow(make_registry: Callable[..., Registry]) -> Iterator[tuple[TestClient, dict[str, str]]]:
     registry = make_registry(download_plan_concurrency=1)
@@ -40,14 +53,7 @@ def test_a_download_waiting_on_its_upstream_holds_up_no_other(
     narrow: tuple[TestClient, dict[str, str]], emulator: EmulatorServer
 ) -> None:
     client, auth = narrow
-    uploaded = client.post(
-        "/artifact/model/upload",
-        params={"name": "settled-model"},
-        content=zip_bytes(model_files(seed=3)),
-        headers=auth | {"Content-Type": "application/zip"},
-    )
-    assert uploaded.status_code == 201, uploaded.text
-    settled = uploaded.json()["metadata"]["id"]
+    settled = _upload(client, auth, "settled-model", seed=3)
     mirrored_later = register(client, auth, "model", f"{HF}/nomic/tiny-mit-model")["metadata"]["id"]
     emulator.faults.add(SLOW_FILES, delay_s=UPSTREAM_DELAY_S)
     before = emulator.faults.requests_seen(SLOW_FILES)
@@ -79,14 +85,7 @@ def test_a_download_the_loop_cannot_finish_runs_in_a_thread_and_spends_one_use(
     registry: Registry, client: TestClient, auth: dict[str, str]
 ) -> None:
     assert registry.downloads.gate.inline  # SQLite: plans are tried on the event loop first
-    uploaded = client.post(
-        "/artifact/model/upload",
-        params={"name": "loop-model"},
-        content=zip_bytes(model_files(seed=5)),
-        headers=auth | {"Content-Type": "application/zip"},
-    )
-    assert uploaded.status_code == 201, uploaded.text
-    artifact_id = uploaded.json()["metadata"]["id"]
+    artifact_id = _upload(client, auth, "loop-model", seed=5)
     assert client.get(f"/download/{artifact_id}", headers=auth).status_code == 200  # settled now
     uses = _uses(registry)
     writer = _sqlite_writer(registry.store.engine)

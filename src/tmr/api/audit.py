@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from tmr.api.deps import RegistryDep, UserDep
+from tmr.api.refusals import INVALID, NO_TOKEN, refusal
 from tmr.confusion.scoring import THRESHOLD
 from tmr.confusion.service import PAGE_LIMIT, AuditFinding, AuditPage, NamedArtifact
 
@@ -101,7 +102,7 @@ def _present(page: AuditPage) -> ConfusionAuditOut:
     "/package-confusion",
     response_model=ConfusionAuditOut,
     summary="Artifacts whose names imitate more popular ones (administrators)",
-    responses={401: {"description": "Not an administrator"}, 403: {"description": "No valid token"}},
+    responses={**INVALID, 401: refusal("Not an administrator"), **NO_TOKEN},
 )
 def package_confusion(
     user: UserDep,

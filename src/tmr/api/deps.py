@@ -11,6 +11,7 @@ from tmr.accounts.permissions import require_admin
 from tmr.artifacts.models import ArtifactType
 from tmr.container import Registry
 from tmr.errors import InvalidInput
+from tmr.web.session import principal_from_header_or_session
 
 
 def get_registry(request: Request) -> Registry:
@@ -48,6 +49,22 @@ def admin_user(user: UserDep) -> Principal:
 
 
 AdminDep = Annotated[Principal, Depends(admin_user)]
+
+
+def feed_principal(
+    request: Request,
+    x_authorization: Annotated[
+        str | None,
+        Header(alias="X-Authorization", description="The token from PUT /authenticate (or a UI session)"),
+    ] = None,
+) -> Principal:
+    """For tmr's own JSON feeds, which the pages' scripts read too: the token or the UI's session
+    cookie. The header is declared here so that the OpenAPI document has it (clients know to send
+    it); the session helper reads it, or the cookie, itself."""
+    return principal_from_header_or_session(request)
+
+
+FeedUserDep = Annotated[Principal, Depends(feed_principal)]
 
 
 def artifact_type(artifact_type: str) -> ArtifactType:

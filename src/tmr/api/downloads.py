@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tmr.accounts.models import Principal
 from tmr.api.deps import RegistryDep, client_address
+from tmr.api.refusals import INVALID, NO_TOKEN, refusal
 from tmr.api.streaming import respond
 from tmr.downloads.plan import Conditions, DownloadPlan
 from tmr.serving.loop import WouldWait, without_waiting
@@ -17,7 +18,28 @@ from tmr.serving.loop import WouldWait, without_waiting
 router = APIRouter(tags=["downloads"])
 
 
-@router.get("/download/{id}", response_model=None)
+_ZIP = {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
+
+
+@router.get(
+    "/download/{id}",
+    response_model=None,
+    responses={
+        200: {"description": "The package: one zip with a fixed layout", "content": _ZIP},
+        206: {"description": "A byte range of the package (Range, If-Range)", "content": _ZIP},
+        304: {"description": "Not modified: If-None-Match names the package's ETag"},
+        307: {"description": "The package from a presigned S3 URL (TMR_DOWNLOAD_REDIRECT=presigned)"},
+        **INVALID,
+        401: refusal("Missing the download permission"),
+        **NO_TOKEN,
+        404: refusal("No such artifact (or not visible to you)"),
+        409: refusal("Files that import code on load: ask again with allow_unsafe=true"),
+        416: refusal("The range starts past the end of the package"),
+        451: refusal("The model's monitor refused this download"),
+        502: refusal("An upstream failed, or bytes did not match their digest"),
+        503: refusal("A store (or Node.js, for a monitor) is unavailable"),
+    },
+)
 async def download(
     request: Request,
     registry: RegistryDep,

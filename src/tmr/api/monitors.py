@@ -15,12 +15,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from tmr.api.deps import RegistryDep, UserDep
+from tmr.api.refusals import INVALID, NO_TOKEN
 from tmr.api.schemas import ErrorOut
 from tmr.errors import PayloadTooLarge, UnsupportedMediaType
 from tmr.monitors.models import MAX_PROGRAM_BYTES, Monitor
 from tmr.monitors.service import MAX_PAGE
 
-router = APIRouter(tags=["sensitive models"])
+# Every route reads an id (400 when malformed) and needs a token.
+router = APIRouter(tags=["sensitive models"], responses={**INVALID, **NO_TOKEN})
 
 JAVASCRIPT_TYPES = frozenset({"application/javascript", "text/javascript"})
 PROGRAM_MEDIA_TYPE = "application/javascript; charset=utf-8"
@@ -116,7 +118,7 @@ _NOT_YOURS: dict[int | str, dict[str, Any]] = {
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/javascript": {"schema": {"type": "string"}}},
+            "content": {"application/javascript": {"schema": {"type": "string", "minLength": 1}}},
         }
     },
 )

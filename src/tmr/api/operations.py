@@ -10,30 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from tmr.accounts.models import Principal
-from tmr.api.deps import RegistryDep
+from tmr.api.deps import FeedUserDep, RegistryDep
+from tmr.api.refusals import INVALID, NO_TOKEN, Responses, refusal
 from tmr.observability.models import Activity, Counts, LogLine
-from tmr.web.session import principal_from_header_or_session
 
-router = APIRouter(prefix="/operations", tags=["operations"])
-
-
-def feed_principal(
-    request: Request,
-    x_authorization: Annotated[
-        str | None,
-        Header(alias="X-Authorization", description="The token from PUT /authenticate (or a UI session)"),
-    ] = None,
-) -> Principal:
-    """The header is declared here so that the OpenAPI page documents it; the session helper
-    reads it (or the UI's cookie) itself."""
-    return principal_from_header_or_session(request)
-
-
-FeedUserDep = Annotated[Principal, Depends(feed_principal)]
+router = APIRouter(prefix="/operations", tags=["operations"], responses={**INVALID, **NO_TOKEN})
+ADMINS_ONLY: Responses = {401: refusal("Not an administrator")}
 
 
 class LatencyOut(BaseModel):
@@ -161,7 +146,7 @@ def activity(user: FeedUserDep, registry: RegistryDep, window: Window = 60) -> A
     return present_activity(registry.operations.activity(user, window))
 
 
-@router.get("/logs", response_model=LogsOut)
+@router.get("/logs", response_model=LogsOut, responses=ADMINS_ONLY)
 def logs(
     user: FeedUserDep,
     registry: RegistryDep,
@@ -176,7 +161,10 @@ def logs(
 @router.get(
     "/logs.jsonl",
     response_class=Response,
-    responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON object a line"}},
+    responses={
+        200: {"content": {"application/x-ndjson": {}}, "description": "One JSON object a line"},
+        **ADMINS_ONLY,
+    },
 )
 def logs_download(
     user: FeedUserDep,

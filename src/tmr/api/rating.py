@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from tmr.api.deps import RegistryDep, UserDep
 from tmr.api.presenters import artifact_out
+from tmr.api.refusals import INVALID, NO_TOKEN, NOT_JSON, refusal
 from tmr.api.routing import JsonBodyRoute
 from tmr.api.schemas import ArtifactDataIn, ArtifactOut, LicenseCheckRequest
 from tmr.artifacts.models import ArtifactType, FileKind
@@ -41,7 +42,15 @@ def rate(user: UserDep, registry: RegistryDep, id: str, response: Response) -> d
     return fields
 
 
-@router.get("/artifact/model/{id}/safety")
+@router.get(
+    "/artifact/model/{id}/safety",
+    responses={
+        **INVALID,
+        401: refusal("Missing the search permission"),
+        **NO_TOKEN,
+        404: refusal("No such model (or not visible to you)"),
+    },
+)
 def safety(user: UserDep, registry: RegistryDep, id: str) -> dict[str, Any]:
     """tmr's: the verdict on each judged file (by its bytes), and whether the model is unsafe."""
     artifact = registry.artifacts.get(user, ArtifactType.MODEL, id)
@@ -57,7 +66,21 @@ def safety(user: UserDep, registry: RegistryDep, id: str) -> dict[str, Any]:
     }
 
 
-@router.post("/artifact/ingest", status_code=201, response_model=ArtifactOut)
+@router.post(
+    "/artifact/ingest",
+    status_code=201,
+    response_model=ArtifactOut,
+    responses={
+        **INVALID,
+        401: refusal("Missing the upload permission"),
+        **NO_TOKEN,
+        404: refusal("No such repository upstream"),
+        409: refusal("Already registered, or a name that is another Hub repository's"),
+        **NOT_JSON,
+        424: refusal("The rating fails the gate, or a weights file imports code"),
+        502: refusal("The upstream failed or refused"),
+    },
+)
 def ingest(request: Request, user: UserDep, registry: RegistryDep, body: ArtifactDataIn) -> ArtifactOut:
     """Register a public Hugging Face model only if its rating passes the gate (424 otherwise)."""
     return artifact_out(request, registry.registration.ingest(user, body.url, body.name).artifact)

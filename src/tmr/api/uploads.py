@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tmr.api.deps import RegistryDep, TypeDep, UserDep
 from tmr.api.presenters import artifact_out
+from tmr.api.refusals import INVALID, NO_TOKEN, refusal
 from tmr.api.schemas import UploadOut
 from tmr.artifacts.uploads import spool_upload_async
 from tmr.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
@@ -36,7 +37,28 @@ def refuse_announced_over(content_length: str | None, limit: int) -> None:
         raise PayloadTooLarge("upload exceeds the size limit", limit=limit)
 
 
-@router.post("/artifact/{artifact_type}/upload", status_code=201, response_model=UploadOut)
+@router.post(
+    "/artifact/{artifact_type}/upload",
+    status_code=201,
+    response_model=UploadOut,
+    responses={
+        **INVALID,
+        401: refusal("Missing the upload permission"),
+        **NO_TOKEN,
+        409: refusal("This zip is already uploaded as this type, or the name is a Hub repository's"),
+        413: refusal("Over the upload limits (size, files, expansion)"),
+        415: refusal("The body is not declared as a zip"),
+    },
+    # The body is the zip itself, described here since no parameter reads it; its Content-Type and
+    # Content-Length are read from the request, not declared as parameters: they frame the body
+    # and belong to HTTP, and a parameter invites a client to send them empty or made up.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def upload(
     request: Request,
     user: UserDep,
@@ -44,10 +66,9 @@ async def upload(
     type_: TypeDep,
     name: Annotated[str, Query(min_length=1)],
     version: Annotated[str | None, Query()] = None,
-    content_type: Annotated[str | None, Header(alias="Content-Type")] = None,
-    content_length: Annotated[str | None, Header(alias="Content-Length")] = None,
 ) -> UploadOut:
     """Upload a private artifact: validated, exploded into shared blobs, indexed, rated."""
+    content_type = request.headers.get("content-type")
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media not in ZIP_TYPES:
         raise UnsupportedMediaType(
@@ -55,7 +76,7 @@ async def upload(
             content_type=content_type or "",
         )
     limits = registry.settings.upload_limits
-    refuse_announced_over(content_length, limits.max_upload_bytes)
+    refuse_announced_over(request.headers.get("content-length"), limits.max_upload_bytes)
     spooled = await spool_upload_async(request.stream(), limits, registry.settings.spool_dir)
     with spooled:
         registered = await run_in_threadpool(

@@ -11,17 +11,18 @@ from pydantic import BaseModel, Field, StrictStr
 
 from tmr.accounts.models import Permission, User
 from tmr.api.deps import RegistryDep, UserDep
+from tmr.api.refusals import NOT_JSON, Responses, refusal
 from tmr.api.routing import JsonBodyRoute
 from tmr.api.schemas import SecretIn, UserIn, UserOut, _In
 
 router = APIRouter(tags=["users"], route_class=JsonBodyRoute)
 
 NameDep = Annotated[str, Path(description="The user's name.", max_length=256)]
-_REFUSALS: dict[int | str, dict[str, str]] = {
-    400: {"description": "Malformed body, an unknown permission, or a password the policy refuses."},
-    401: {"description": "The caller lacks the permission (the message names it)."},
-    403: {"description": "Missing, invalid or expired token."},
-    404: {"description": "No user by this name."},
+_REFUSALS: Responses = {
+    400: refusal("Malformed body, an unknown permission, or a password the policy refuses."),
+    401: refusal("The caller lacks the permission (the message names it)."),
+    403: refusal("Missing, invalid or expired token."),
+    404: refusal("No user by this name."),
 }
 
 
@@ -67,7 +68,7 @@ def _out(user: User) -> UserAccountOut:
     status_code=201,
     response_model=UserAccountOut,
     summary="Create a user (admin)",
-    responses={**_REFUSALS, 409: {"description": "A user by this name exists."}},
+    responses={**_REFUSALS, 409: refusal("A user by this name exists."), **NOT_JSON},
 )
 def create_user(registry: RegistryDep, user: UserDep, body: NewUserIn) -> UserAccountOut:
     created = registry.accounts.create_user(
@@ -96,7 +97,7 @@ def read_user(registry: RegistryDep, user: UserDep, name: NameDep) -> UserAccoun
     "/users/{name}",
     status_code=204,
     summary="Delete a user and revoke its tokens (self or admin)",
-    responses={**_REFUSALS, 409: {"description": "The default administrator cannot be deleted."}},
+    responses={**_REFUSALS, 409: refusal("The default administrator cannot be deleted.")},
 )
 def delete_user(registry: RegistryDep, user: UserDep, name: NameDep) -> Response:
     registry.accounts.delete_user(user, name)
@@ -107,7 +108,7 @@ def delete_user(registry: RegistryDep, user: UserDep, name: NameDep) -> Response
     "/users/{name}/permissions",
     response_model=UserAccountOut,
     summary="Replace a user's permissions (admin)",
-    responses=_REFUSALS,
+    responses={**_REFUSALS, **NOT_JSON},
 )
 def set_permissions(
     registry: RegistryDep, user: UserDep, name: NameDep, body: PermissionsIn
@@ -121,8 +122,9 @@ def set_permissions(
     summary="Change a password (self with the old password, or admin); the user's other tokens are revoked",
     responses={
         **_REFUSALS,
-        409: {"description": "The default administrator's password is a setting."},
-        429: {"description": "Too many wrong old passwords: wait `Retry-After` seconds."},
+        409: refusal("The default administrator's password is a setting."),
+        429: refusal("Too many wrong old passwords: wait `Retry-After` seconds."),
+        **NOT_JSON,
     },
 )
 def set_password(registry: RegistryDep, user: UserDep, name: NameDep, body: PasswordIn) -> Response:

@@ -5,22 +5,18 @@ browser's session cookie, for the workload page's script."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 
-from tmr.accounts.models import Principal
-from tmr.api.deps import AdminDep, RegistryDep
+from tmr.api.deps import AdminDep, FeedUserDep, RegistryDep
 from tmr.api.presenters import base_url
+from tmr.api.refusals import NOT_JSON
 from tmr.api.routing import JsonBodyRoute
 from tmr.api.schemas import ErrorOut
-from tmr.web.session import principal_from_header_or_session
 from tmr.workload.models import RunStatus, WorkloadRun
 
 router = APIRouter(tags=["workload"], route_class=JsonBodyRoute)
-
-FeedUserDep = Annotated[Principal, Depends(principal_from_header_or_session)]
 
 
 class WorkloadIn(BaseModel):
@@ -125,7 +121,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     status_code=202,
     response_model=WorkloadRunOut,
     summary="Start the download workload",
-    responses={**_ERRORS, 409: {"model": ErrorOut, "description": "Another run is active"}},
+    responses={**_ERRORS, 409: {"model": ErrorOut, "description": "Another run is active"}, **NOT_JSON},
 )
 async def start_workload(
     request: Request, response: Response, user: AdminDep, registry: RegistryDep, body: WorkloadIn

@@ -95,6 +95,6 @@ def rating_lines(rating: Mapping[str, Any], failing: Mapping[str, Any]) -> list[
     names += [n for n in failing if n not in names]  # e.g. a category that failed to compute
     lines = []
     for name in _ordered(names):
-        value = failing.get(name, rating[name])
+        value = failing[name] if name in failing else rating[name]
         lines.append(_line(name, value, name not in failing))
     return lines
