@@ -33,6 +33,11 @@ class FileSources(Protocol):
     ) -> Iterator[tuple[UpstreamFile, Iterator[bytes]]]: ...
 
 
+def _unmeasured(artifact: Artifact) -> list[FileEntry]:
+    """Stored files without their CRC-32 yet (stored before CRCs were recorded)."""
+    return [f for f in artifact.files if f.sha256 is not None and f.crc32 is None]
+
+
 def missing(
     artifact: Artifact, kinds: Collection[FileKind] | None = None, paths: Collection[str] | None = None
 ) -> list[FileEntry]:
@@ -127,9 +132,7 @@ class FileMirror:
         artifact: Artifact, kinds: Collection[FileKind] | None = None, paths: Collection[str] | None = None
     ) -> bool:
         """True when `ensure_mirrored` has nothing to fetch or measure: it would return at once."""
-        return not missing(artifact, kinds, paths) and all(
-            file.crc32 is not None for file in artifact.files if file.sha256 is not None
-        )
+        return not missing(artifact, kinds, paths) and not _unmeasured(artifact)
 
     def _mirror(
         self, artifact: Artifact, kinds: Collection[FileKind] | None, paths: Collection[str] | None
@@ -152,13 +155,13 @@ class FileMirror:
     def _with_checksums(self, artifact: Artifact) -> Artifact:
         """Give every stored file its CRC-32 (files stored before CRCs were recorded)."""
         measured = []
-        for file in artifact.files:
-            if file.sha256 is not None and file.crc32 is None:
-                crc = Crc32()
-                for _chunk in crc.through(self._blobs.open(file.sha256)):
-                    pass
-                self._repo.record_file_digest(artifact.id, file.path, file.sha256, crc.value)
-                measured.append(replace(file, crc32=crc.value))
+        for file in _unmeasured(artifact):
+            assert file.sha256 is not None  # stored, by _unmeasured
+            crc = Crc32()
+            for _chunk in crc.through(self._blobs.open(file.sha256)):
+                pass
+            self._repo.record_file_digest(artifact.id, file.path, file.sha256, crc.value)
+            measured.append(replace(file, crc32=crc.value))
         return artifact.with_files(measured)
 
     def store_upload(self, spooled: SpooledUpload, limits: UploadLimits) -> list[ExplodedFile]:
