@@ -9,9 +9,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.processes import free_port, peak_rss_mib, registry_server
+from tests.processes import peak_rss_mib, port_in_use, registry_server, unused_port
 
-__all__ = ["ROOT", "free_port", "peak_rss_mib", "percentile", "registry_server", "summary_ms"]
+__all__ = [
+    "ROOT",
+    "peak_rss_mib",
+    "percentile",
+    "port_in_use",
+    "registry_server",
+    "summary_ms",
+    "unused_port",
+]
 
 
 def percentile(values: list[float], q: float) -> float:

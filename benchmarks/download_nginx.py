@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import free_port
+from common import port_in_use, unused_port
+from tests.processes import stop_process
 
 NGINX_PACKAGES = ("nginx-light", "nginx")
 
@@ -92,17 +93,6 @@ def temp_modules(version_output: str) -> list[str]:
     return ["client_body" if name == "client-body" else name for name in names]
 
 
-def _answers(url: str) -> bool:
-    """Whether anything answers HTTP at `url` (an error status is an answer too)."""
-    try:
-        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=1).close()
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
 @dataclass
 class NginxServer:
     url: str
@@ -111,17 +101,36 @@ class NginxServer:
 
 
 @contextlib.contextmanager
-def running_nginx(binary: str, file: Path, workers: int = 2) -> Iterator[NginxServer]:
-    """nginx serving `file` (at /<file name>) on a free port, stopped and cleaned up on exit."""
+def running_nginx(binary: str, file: Path, workers: int = 2, port_attempts: int = 5) -> Iterator[NginxServer]:
+    """nginx serving `file` (at /<file name>) on a free port, stopped and cleaned up on exit. nginx
+    binds its own port: a start that finds the port taken meanwhile is retried on a new one."""
     directory = Path(tempfile.mkdtemp(prefix="tmr-bench-nginx-"))
-    www = directory / "www"
-    www.mkdir()
-    served = www / file.name
-    shutil.copyfile(file, served)
-    version = subprocess.run([binary, "-V"], capture_output=True, text=True, check=True).stderr
-    port = free_port()
-    config = directory / "nginx.conf"
-    config.write_text(nginx_config(directory, www, port, temp_modules(version), workers))
+    try:
+        www = directory / "www"
+        www.mkdir()
+        served = www / file.name
+        shutil.copyfile(file, served)
+        version = subprocess.run([binary, "-V"], capture_output=True, text=True, check=True).stderr
+        for attempt in range(1, port_attempts + 1):
+            port = unused_port()
+            (directory / "nginx.conf").write_text(
+                nginx_config(directory, www, port, temp_modules(version), workers)
+            )
+            process = _start(binary, directory, www, served)
+            url = f"http://127.0.0.1:{port}"
+            try:
+                if _ready(process, directory, f"{url}/{file.name}", served.stat().st_size):
+                    yield NginxServer(url, process, directory)
+                    return
+            finally:
+                stop_process(process)
+            if attempt == port_attempts:
+                raise RuntimeError(f"nginx found its port taken {port_attempts} times")
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _start(binary: str, directory: Path, www: Path, served: Path) -> subprocess.Popen[bytes]:
     user: int | None = None
     group: int | None = None
     if os.geteuid() == 0:
@@ -132,9 +141,10 @@ def running_nginx(binary: str, file: Path, workers: int = 2) -> Iterator[NginxSe
         directory.chmod(0o755)
         www.chmod(0o755)
         served.chmod(0o644)
+    config = directory / "nginx.conf"
     command = [binary, "-p", str(directory), "-c", str(config), "-e", str(directory / "error.log")]
     with (directory / "stderr.log").open("wb") as stderr:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             command,
             user=user,
             group=group,
@@ -143,23 +153,33 @@ def running_nginx(binary: str, file: Path, workers: int = 2) -> Iterator[NginxSe
             stderr=stderr,
             cwd=directory,
         )
-    url = f"http://127.0.0.1:{port}"
+
+
+def _ready(process: subprocess.Popen[bytes], directory: Path, url: str, size: int) -> bool:
+    """True once this nginx serves the file; False when it exited because its port was taken."""
+    deadline = time.monotonic() + 15
+    while not _serves(url, size):
+        if process.poll() is not None:
+            logs = [directory / "stderr.log", directory / "error.log"]
+            text = "".join(log.read_text() for log in logs if log.exists())
+            if port_in_use(text):
+                return False
+            raise RuntimeError(f"nginx exited with {process.returncode}:\n{text}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("nginx did not start within 15 s")
+        time.sleep(0.1)
+    return True  # nothing else serves this file with nginx's name
+
+
+def _serves(url: str, size: int) -> bool:
+    """Whether `url` answers 200 with the file's size and nginx's name."""
     try:
-        deadline = time.monotonic() + 15
-        while not _answers(f"{url}/{file.name}"):
-            if process.poll() is not None:
-                logs = [directory / "stderr.log", directory / "error.log"]
-                text = "".join(log.read_text() for log in logs if log.exists())
-                raise RuntimeError(f"nginx exited with {process.returncode}:\n{text}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("nginx did not start within 15 s")
-            time.sleep(0.1)
-        yield NginxServer(url, process, directory)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        shutil.rmtree(directory, ignore_errors=True)
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=1) as response:
+            length = response.headers.get("content-length")
+            return bool(
+                response.status == 200
+                and length == str(size)
+                and "nginx" in response.headers.get("server", "")
+            )
+    except OSError:
+        return False

@@ -6,7 +6,8 @@
 #   scripts/services.sh status   report; exit 0 only when both run
 #
 # Everything lives under <repo>/.services (git-ignored). Ports prefer 55432 (PostgreSQL) and 58333 (S3)
-# and fall back to free ones. Both servers listen on 127.0.0.1 only; SeaweedFS telemetry is off.
+# and fall back to free ones; a server that finds its port taken in the meantime is started again on
+# new ones (the servers bind their own ports, so a checked port can still be lost to a race). Both servers listen on 127.0.0.1 only; SeaweedFS telemetry is off.
 # Overrides: PG_BINDIR (directory holding initdb/pg_ctl), WEED_BIN (path of the weed binary).
 set -euo pipefail
 
@@ -99,6 +100,16 @@ PY
 }
 
 claim() { CLAIMED_PORTS+="$1 "; }
+
+# Starts of a server whose port was taken between the check and its bind, before giving up.
+PORT_ATTEMPTS=5
+
+# port_lost LOG FROM: whether LOG, from line FROM on, says a server could not bind its port
+# (weed mini checks its ports before binding them: "Port allocation failed").
+port_lost() { tail -n "+$2" "$1" 2>/dev/null | grep -qiE "address already in use|port allocation failed"; }
+
+# Lines in a log so far (0 when it does not exist), to read only what one start adds.
+log_lines() { if [[ -f "$1" ]]; then wc -l <"$1"; else echo 0; fi; }
 
 random_port() { echo $((20000 + RANDOM % 35000)); }
 
@@ -243,7 +254,6 @@ pg_start() {
         else
             pg_init
         fi
-        pick_port PG_PORT "$PG_PREFERRED_PORT"
         # Unix socket inside .services when its path fits the 107-byte limit; TCP only otherwise.
         local sockdir="$PG_RUN"
         if ((${#PG_RUN} + 16 > 100)); then
@@ -256,11 +266,23 @@ pg_start() {
         rotate_log "$PG_LOG"
         touch "$PG_LOG"
         if [[ $EUID -eq 0 ]]; then chown "$PG_OS_USER:" "$PG_LOG"; fi
-        log "starting postgres on 127.0.0.1:$PG_PORT"
-        # 9>&-: the server must not inherit (and so hold forever) the lock of this script.
-        as_pg "$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t 60 \
-            -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='$sockdir'" \
-            >/dev/null 9>&- || die_with_log "$PG_LOG" "postgres did not start"
+        local attempt from
+        for ((attempt = 1; ; attempt++)); do
+            pick_port PG_PORT "$PG_PREFERRED_PORT"
+            log "starting postgres on 127.0.0.1:$PG_PORT"
+            from=$(($(log_lines "$PG_LOG") + 1))
+            # 9>&-: the server must not inherit (and so hold forever) the lock of this script.
+            if as_pg "$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t 60 \
+                -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='$sockdir'" \
+                >/dev/null 9>&-; then
+                break
+            fi
+            if ((attempt < PORT_ATTEMPTS)) && port_lost "$PG_LOG" "$from"; then
+                log "port $PG_PORT was taken before postgres bound it: trying another"
+                continue
+            fi
+            die_with_log "$PG_LOG" "postgres did not start"
+        done
     fi
 
     find_psql
@@ -383,7 +405,11 @@ s3 = boto3.client(
 deadline = time.monotonic() + 60
 last = None
 while time.monotonic() < deadline:
-    if pid and not os.path.exists(f"/proc/{pid}"):
+    try:  # a zombie (exited, not yet reaped by this script) has exited too
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] if pid else "R"
+    except OSError:
+        state = "gone"
+    if state in ("Z", "gone"):
         sys.exit(f"weed (pid {pid}) exited")
     try:
         names = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
@@ -414,15 +440,36 @@ weed_start() {
     fi
     rm -f "$WEED_PID" "$WEED_STATE"
 
+    rotate_log "$WEED_LOG"
+    local attempt from pid
+    for ((attempt = 1; ; attempt++)); do
+        weed_pick_ports
+        from=$(($(log_lines "$WEED_LOG") + 1))
+        weed_launch
+        pid="$(cat "$WEED_PID")"
+        weed_wait_and_bucket "$pid" && break
+        weed_kill "$pid"
+        rm -f "$WEED_PID" "$WEED_STATE"
+        if ((attempt < PORT_ATTEMPTS)) && port_lost "$WEED_LOG" "$from"; then
+            log "a seaweedfs port was taken before it bound it: trying new ones"
+            continue
+        fi
+        die_with_log "$WEED_LOG" "seaweedfs did not come up"
+    done
+    log "seaweedfs up (pid $pid), S3 on 127.0.0.1:$S3_PORT, bucket $S3_BUCKET"
+}
+
+# Pick the ports weed mini listens on: S3_PORT and the WEED_PORT_* globals.
+weed_pick_ports() {
+    local attempt admin
     pick_port S3_PORT "$S3_PREFERRED_PORT"
-    local master master_grpc volume volume_grpc filer filer_grpc s3_grpc admin admin_grpc attempt
-    pick_port master 58334
-    pick_port master_grpc 58335
-    pick_port volume 58336
-    pick_port volume_grpc 58337
-    pick_port filer 58338
-    pick_port filer_grpc 58339
-    pick_port s3_grpc 58340
+    pick_port WEED_PORT_MASTER 58334
+    pick_port WEED_PORT_MASTER_GRPC 58335
+    pick_port WEED_PORT_VOLUME 58336
+    pick_port WEED_PORT_VOLUME_GRPC 58337
+    pick_port WEED_PORT_FILER 58338
+    pick_port WEED_PORT_FILER_GRPC 58339
+    pick_port WEED_PORT_S3_GRPC 58340
     # weed mini's embedded worker dials the admin server at admin.port+10000 whatever
     # -admin.port.grpc says (4.48), so keep the two 10000 apart.
     admin=48341
@@ -433,10 +480,13 @@ weed_start() {
     if ! { port_free "$admin" && port_free $((admin + 10000)); }; then
         die "no free port pair for the seaweedfs admin server"
     fi
-    admin_grpc=$((admin + 10000))
+    WEED_PORT_ADMIN="$admin"
     claim "$admin"
-    claim "$admin_grpc"
+    claim $((admin + 10000))
+}
 
+# Start weed mini in the background on the picked ports; its pid goes to WEED_PID.
+weed_launch() {
     # mini persists its options in <dir>/mini.options and reloads them; the command line below is the
     # only source of truth, so drop the stale copy.
     rm -f "$WEED_DATA/mini.options"
@@ -456,17 +506,16 @@ weed_start() {
         "-dir=$WEED_DATA"
         -ip=127.0.0.1 -ip.bind=127.0.0.1
         -master.telemetry=false
-        "-s3.port=$S3_PORT" "-s3.port.grpc=$s3_grpc"
+        "-s3.port=$S3_PORT" "-s3.port.grpc=$WEED_PORT_S3_GRPC"
         "-s3.config=$WEED_S3_CONFIG"
         -s3.port.iceberg=0 -s3.port.lance=0
-        "-master.port=$master" "-master.port.grpc=$master_grpc"
-        "-volume.port=$volume" "-volume.port.grpc=$volume_grpc"
-        "-filer.port=$filer" "-filer.port.grpc=$filer_grpc"
-        "-admin.port=$admin" "-admin.port.grpc=$admin_grpc" -admin.ui=false
+        "-master.port=$WEED_PORT_MASTER" "-master.port.grpc=$WEED_PORT_MASTER_GRPC"
+        "-volume.port=$WEED_PORT_VOLUME" "-volume.port.grpc=$WEED_PORT_VOLUME_GRPC"
+        "-filer.port=$WEED_PORT_FILER" "-filer.port.grpc=$WEED_PORT_FILER_GRPC"
+        "-admin.port=$WEED_PORT_ADMIN" "-admin.port.grpc=$((WEED_PORT_ADMIN + 10000))" -admin.ui=false
         -webdav=false
         "${sock_args[@]}"
     )
-    rotate_log "$WEED_LOG"
     log "starting seaweedfs: ${WEED_CMD[*]}"
     # Run from its own dir (weed looks for *.toml in the cwd); keep AWS/S3 variables of the caller
     # away from it (mini reads S3_BUCKET & co.); setsid so it outlives this shell and its job control;
@@ -477,15 +526,26 @@ weed_start() {
         exec env -u S3_BUCKET -u S3_TABLE_BUCKET -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
             -u AWS_SESSION_TOKEN TMPDIR="$tmpdir" setsid "${WEED_CMD[@]}" </dev/null >>"$WEED_LOG" 2>&1
     ) &
-    local pid=$!
-    echo "$pid" >"$WEED_PID"
+    echo "$!" >"$WEED_PID"
     printf 'S3_PORT=%s\n' "$S3_PORT" >"$WEED_STATE"
-    weed_wait_and_bucket "$pid" || {
-        kill "$pid" 2>/dev/null || true
-        rm -f "$WEED_PID" "$WEED_STATE"
-        die_with_log "$WEED_LOG" "seaweedfs did not come up"
-    }
-    log "seaweedfs up (pid $pid), S3 on 127.0.0.1:$S3_PORT, bucket $S3_BUCKET"
+}
+
+# Whether process $1 runs (an exited child of this script stays a zombie until reaped: not running).
+alive() {
+    local state
+    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
+    [[ -n "$state" && "$state" != Z ]]
+}
+
+# Stop a weed that did not come up, and wait until it is gone so its ports and data dir are free.
+weed_kill() {
+    local pid="$1" i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 150; i++)); do
+        alive "$pid" || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
 }
 
 weed_stop() {

@@ -20,6 +20,7 @@ from tmr.api import (
     rating,
     search,
     system,
+    transactions,
     uploads,
     users,
     workload,
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.include_router(workload.router)  # tmr's download workload, run from the dashboard
     app.include_router(audit.router)  # tmr's package-confusion audit (administrators)
     app.include_router(monitors.router)  # tmr's sensitive models: monitors, download history
+    app.include_router(transactions.router)  # tmr's transactions: several changes, all or none
     app.include_router(hfcompat.router)  # Hugging Face-compatible reads, after the contract's routes
     install_web(app)  # the browser UI: `/`, `/ui/...` and `/static/...`, beside the contract
     # Outermost last: the prefix is stripped first, then CORS, the body cap and the request log.

@@ -21,11 +21,22 @@ def serve(
     workers: Annotated[
         int, typer.Option(envvar="TMR_WORKERS", min=1, help="Worker processes (one per core serves most).")
     ] = 1,
+    fd: Annotated[
+        int | None,
+        typer.Option(hidden=True, help="Serve on this inherited listening socket instead of --host/--port."),
+    ] = None,
 ) -> None:
     """Start the registry (SQLite + files under TMR_DATA_DIR unless configured otherwise)."""
     settings = Settings()
     try:
+        if fd is not None:
+            from tmr.serving.listener import inherited_address
+
+            host, port = inherited_address(fd)
         settings.check_exposure(host)
+    except InvalidInput as exc:
+        console.print(f"tmr: {exc}")
+        raise typer.Exit(2) from None
     except DefaultPasswordExposed as exc:
         console.print(f"tmr: {exc}")
         raise typer.Exit(2) from None
@@ -39,7 +50,7 @@ def serve(
     from tmr.serving.server import run
 
     try:
-        run(settings.server, host, port, workers)
+        run(settings.server, host, port, workers, fd)
     except InvalidInput as exc:
         console.print(f"tmr: {exc}")
         raise typer.Exit(2) from None

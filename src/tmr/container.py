@@ -4,8 +4,10 @@ interface; everything it holds is typed by the interface."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from tmr.accounts.interfaces import AccountRepository
@@ -29,6 +31,7 @@ from tmr.monitors.models import MonitorLimits
 from tmr.monitors.sandbox import MonitorSandbox
 from tmr.monitors.service import MonitorGate, MonitorService
 from tmr.observability.activity import ActivityRecorder
+from tmr.observability.disks import DiskProbe
 from tmr.observability.interfaces import OperationsFeed
 from tmr.observability.metrics import RequestMetrics
 from tmr.observability.operations import OperationsService
@@ -46,7 +49,9 @@ from tmr.storage.metadata import SqlMetadataStore
 from tmr.storage.monitors import SqlMonitorStore
 from tmr.storage.operations import SqlOperationsStore
 from tmr.storage.searches import SqlSearchHits
+from tmr.storage.transactions import SqlTransactionStore
 from tmr.storage.workloads import SqlWorkloadStore
+from tmr.transactions.service import TransactionService
 from tmr.workload.runner import HttpRunner
 from tmr.workload.service import WorkloadService
 
@@ -91,6 +96,7 @@ class Registry:
     download_history: DownloadHistory  # every download asked for (read by the confusion audit)
     confusion: ConfusionService  # the package-confusion audit (search hits + download history)
     monitors: MonitorService  # sensitive models: their monitors and download histories
+    transactions: TransactionService  # several artifact changes, applied all or none
 
     def reset(self, principal: Principal) -> None:
         """The system default state: no artifacts, no audit, no stored files, only the default
@@ -117,6 +123,15 @@ def package_cache(settings: Settings) -> PackageCache | None:
         return None
     root = settings.package_cache_dir or settings.data_dir / "package-cache"
     return PackageCache(root, settings.package_cache_bytes)
+
+
+def local_folders(settings: Settings, data_dir_used: bool, cache: PackageCache | None) -> dict[str, Path]:
+    """The local folders the registry writes, by role, for the disk's health probe."""
+    folders = {"data": settings.data_dir} if data_dir_used else {}
+    folders["spool"] = settings.spool_dir or Path(tempfile.gettempdir())
+    if cache is not None:
+        folders["package cache"] = cache.root
+    return folders
 
 
 def build_registry(settings: Settings, *, run_migrations: bool = True) -> Registry:
@@ -164,6 +179,7 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
     monitor_gate = MonitorGate(
         monitor_store, lambda: MonitorSandbox(monitor_limits), spool_dir=settings.spool_dir
     )
+    cache = package_cache(settings)
     downloads = DownloadService(
         artifacts,
         files,
@@ -176,7 +192,7 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         events=activity,
         monitors=monitor_gate,
         history=download_history,
-        cache=package_cache(settings),
+        cache=cache,
         # Plans tried on the event loop first on SQLite, unless every download asks S3 (a redirect
         # needs a round trip, so the loop would only hand each plan over to a thread, twice the work).
         gate=PlanGate(
@@ -191,6 +207,17 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         blobs=(blobs.name, blobs.check),
         upstreams=sources.clients,
         metrics=metrics,
+        disks=DiskProbe(local_folders(settings, store.dialect == "sqlite" or blobs.local, cache)),
+    )
+    registration = RegistrationService(
+        artifacts,
+        files,
+        sources,
+        ratings,
+        store,
+        gate_models=settings.ingest_gate == "enforce",
+        upload_limits=settings.upload_limits,
+        events=activity,
     )
     return Registry(
         settings=settings,
@@ -201,16 +228,7 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         artifacts=artifacts,
         files=files,
         ratings=ratings,
-        registration=RegistrationService(
-            artifacts,
-            files,
-            sources,
-            ratings,
-            store,
-            gate_models=settings.ingest_gate == "enforce",
-            upload_limits=settings.upload_limits,
-            events=activity,
-        ),
+        registration=registration,
         downloads=downloads,
         hub=HubService(artifacts, files, store, downloads, OidReader(store, blobs)),
         search=SearchService(
@@ -233,4 +251,7 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         download_history=download_history,
         confusion=ConfusionService(search_hits, download_history),
         monitors=MonitorService(artifacts, monitor_store, monitor_gate, download_history),
+        transactions=TransactionService(
+            SqlTransactionStore(engine), artifacts, registration, ttl_s=settings.transaction_ttl_s
+        ),
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
+
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class TmrError(Exception):
@@ -15,6 +18,10 @@ class TmrError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+
+    def public(self) -> tuple[str, dict[str, Any]]:
+        """The message and details an answer may show, at every door (the API, the UI, the Hub's)."""
+        return self.message, dict(self.details)
 
 
 class InvalidInput(TmrError):
@@ -84,10 +91,25 @@ class Disqualified(TmrError):
 
 
 class UpstreamUnavailable(TmrError):
-    """An upstream (Hugging Face, GitHub) could not answer: timeouts, 5xx, 429 after retries."""
+    """An upstream (Hugging Face, GitHub) answered in a way the registry cannot use: an answer it
+    cannot read (garbage), a refusal, too much. 502 Bad Gateway: retrying the same request will
+    not help by itself. `details.component` names the upstream (`upstream:huggingface`)."""
 
     status_code = 502
     code = "upstream_unavailable"
+
+
+class UpstreamDown(UpstreamUnavailable):
+    """An upstream did not answer after the client's retries: timeouts, connections refused or
+    reset, 5xx, 429. 503 with Retry-After: the registry is fine and the request may be repeated
+    once the upstream is back. (The license check keeps the contract's 502: analysis/service.py.)"""
+
+    status_code = 503
+    code = "upstream_down"
+    retry_after_s = 10
+
+    def public(self) -> tuple[str, dict[str, Any]]:
+        return self.message, {"retry_after": self.retry_after_s, **self.details}
 
 
 class UpstreamForbidden(UpstreamUnavailable):
@@ -125,8 +147,53 @@ class Busy(TmrError):
 
 
 class StorageUnavailable(TmrError):
+    """A store the registry depends on cannot be used. The message may carry a driver's text
+    (hosts, users, paths), so answers show only `public_message` and `component`, in words every
+    client may read; the message itself is logged. Raised as one of the subclasses below, which
+    name the component; the base class is what tests and callers catch."""
+
     status_code = 503
     code = "storage_unavailable"
+    component = "storage"
+    public_message = "storage unavailable"
+    retry_after_s = 5
+
+    def public(self) -> tuple[str, dict[str, Any]]:
+        """General words naming the component, and when to try again: never the driver's text."""
+        return self.public_message, {"component": self.component, "retry_after": self.retry_after_s}
+
+
+class DatabaseUnavailable(StorageUnavailable):
+    """The metadata store (SQLite or PostgreSQL) cannot be reached or refused to work."""
+
+    code = "database_unavailable"
+    component = "database"
+    public_message = "the database (metadata store) is unavailable"
+
+
+class BlobStoreUnavailable(StorageUnavailable):
+    """The blob store (a directory or an S3 bucket) cannot be reached or refused a write."""
+
+    code = "blob_store_unavailable"
+    component = "blob_store"
+    public_message = "the blob store is unavailable"
+
+
+class DiskUnavailable(StorageUnavailable):
+    """A local folder the registry writes outside its stores (spooled uploads) refused a write."""
+
+    code = "disk_unavailable"
+    component = "disk"
+    public_message = "the registry's local disk cannot be written"
+    retry_after_s = 30
+
+
+class DiskFull(DiskUnavailable):
+    """A local disk the registry writes (blobs, spooled uploads, the SQLite database) has no
+    space left. Retrying helps only once space is freed, hence the longer Retry-After."""
+
+    code = "disk_full"
+    public_message = "the registry's disk is full"
 
 
 class MonitorRefused(TmrError):
@@ -145,3 +212,13 @@ class MonitorUnavailable(TmrError):
 
     status_code = 503
     code = "monitor_unavailable"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an OSError says the disk (or the user's quota) has no space left."""
+    return isinstance(exc, OSError) and exc.errno in _NO_SPACE
+
+
+def disk_full(what: str, exc: OSError) -> DiskFull:
+    """A DiskFull for a failed local write of `what` (the OS's text stays in the log only)."""
+    return DiskFull(f"no space left on the disk while writing {what}: {exc}")

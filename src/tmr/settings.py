@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # Orphan blobs younger than this are kept by `tmr gc` and the scheduled collection: an upload or
     # registration in flight has stored its blobs but not yet committed the artifact.
     gc_grace_s: float = Field(default=6 * 3600, ge=0, alias="TMR_GC_GRACE_S")
+    # An open transaction not executed within this many seconds is abandoned; its staged blobs
+    # become orphans.
+    transaction_ttl_s: float = Field(default=3600, gt=0, alias="TMR_TRANSACTION_TTL_S")
     # Largest pickle-family weights file scanned whole; a larger one is reported unsafe (unvouched).
     scan_max_bytes: int = Field(default=2 * 1024**3, ge=1, alias="TMR_SCAN_MAX_BYTES")
 

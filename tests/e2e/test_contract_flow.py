@@ -170,7 +170,8 @@ def test_bad_input_over_the_wire(server: ServerProcess, emulator: EmulatorServer
         response = client.post(
             "/artifact/model", json={"url": "https://huggingface.co/nomic/tiny-mit-model"}, headers=headers
         )
-        assert response.status_code == 502
+        assert response.status_code == 503  # the upstream did not answer: named, with Retry-After
+        assert response.json()["details"]["component"] == "upstream:huggingface"
     finally:
         emulator.faults.clear()
     assert client.post("/artifacts", json=[{"name": "tiny-mit-model"}], headers=headers).json() == []

@@ -82,9 +82,8 @@ def test_a_client_that_hangs_up_mid_upload_leaves_nothing(server: ServerProcess)
     with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
         sock.sendall(request + body[: len(body) // 2])
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
-        for _ in range(50):  # the server notices the hang-up on its next read
-            if not list(server.spool.iterdir()):  # type: ignore[attr-defined]
-                break
+        deadline = time.monotonic() + 60  # the server notices the hang-up on its next read
+        while list(server.spool.iterdir()) and time.monotonic() < deadline:  # type: ignore[attr-defined]
             time.sleep(0.1)
         assert list(server.spool.iterdir()) == []  # type: ignore[attr-defined]
         assert client.get("/artifact/byName/cut-off").status_code == 404

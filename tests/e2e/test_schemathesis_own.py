@@ -6,9 +6,8 @@ contract's spec; this module covers the rest of what the app documents.
 
 The operations are the set difference of (method, path) between the app's document (the one the
 server serves, which a test checks) and the contract's, so a route added later is fuzzed without a
-change here. Left out too: the browser's
-pages (`tmr.web.app.PAGE_MODULES`), HTML forms behind a session cookie and a CSRF token that
-`PageRoute` means to keep out of the document. The checks and the deterministic configuration
+change here. (The browser's pages are not in the document: `PageRoute` keeps them out, and
+tests/feature/test_web_openapi.py checks it.) The checks and the deterministic configuration
 are the contract module's (CONFIG); `excused` below says what is let pass here, and why.
 """
 
@@ -25,7 +24,6 @@ import httpx
 import pytest
 import schemathesis
 import yaml
-from fastapi.routing import APIRoute
 from schemathesis.core.failures import AcceptedNegativeData, Failure, FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 
@@ -33,7 +31,6 @@ from tests.e2e.test_schemathesis import CONFIG, ID, SPEC, Session
 from tests.processes import ServerProcess
 from tests.support import make_settings
 from tmr.app import create_app
-from tmr.web.app import PAGE_MODULES
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3]
 
@@ -54,16 +51,6 @@ def operations(document: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
-def page_operations() -> set[tuple[str, str]]:
-    return {
-        (method, route.path_format)
-        for module in PAGE_MODULES
-        for route in module.router.routes
-        if isinstance(route, APIRoute)
-        for method in route.methods or ()
-    }
-
-
 CONTRACT = operations(yaml.safe_load(Path(SPEC).read_text()))
 
 
@@ -75,7 +62,7 @@ def own_document() -> tuple[dict[str, Any], set[tuple[str, str]]]:
         app = create_app(make_settings(Path(data)))
         document = app.openapi()
         app.state.registry.close()
-    own = operations(document) - CONTRACT - page_operations()
+    own = operations(document) - CONTRACT
     paths: dict[str, Any] = {}
     for path, item in document["paths"].items():
         kept = {k: v for k, v in item.items() if k not in METHODS or (k.upper(), path) in own}
@@ -157,13 +144,13 @@ def session(server: ServerProcess) -> Iterator[OwnSession]:
 
 
 def test_every_own_operation_is_fuzzed(server: ServerProcess) -> None:
-    """What is fuzzed is what the running server documents, less the contract and the pages."""
+    """What is fuzzed is what the running server documents, less the contract."""
     served = operations(httpx.get(f"{server.url}/openapi.json", timeout=30).raise_for_status().json())
     print(
         f"{len(OWN)} own operations fuzzed:",
         ", ".join(f"{m} {p}" for m, p in sorted(OWN, key=lambda o: o[::-1])),
     )
-    assert served - CONTRACT - page_operations() == OWN == operations(OWN_DOCUMENT)
+    assert served - CONTRACT == OWN == operations(OWN_DOCUMENT)
     assert len(OWN) >= KNOWN_OWN_OPERATIONS
 
 

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTROL_PREFIX = "/_emulator"
 GITHUB_PREFIX = "/github"
+HOLD_MAX_S = 60.0  # a held request answers by itself after this long: a broken test cannot hang
 
 
 @dataclass
@@ -37,6 +38,8 @@ class FaultRule:
     body: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     corrupt: bool = False
+    hold: bool = False
+    reset: bool = False
     hits: int = 0
 
     def applies(self, method: str, path: str) -> bool:
@@ -61,6 +64,8 @@ class Decision:
     body: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     corrupt: bool = False
+    hold: bool = False
+    reset: bool = False
 
 
 class FaultController:
@@ -75,6 +80,8 @@ class FaultController:
         self._auth: dict[str, str | None] = {"hf": None, "github": None}
         self.github_rate_limit: int | None = 5000
         self._github_used = 0
+        self._released = threading.Event()
+        self._released.set()
 
     def add(
         self,
@@ -85,15 +92,30 @@ class FaultController:
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
         corrupt: bool = False,
+        hold: bool = False,
+        reset: bool = False,
     ) -> FaultRule:
-        """Add a rule; the first still-active rule whose regex is found in the URL path wins."""
+        """Add a rule; the first still-active rule whose regex is found in the URL path wins.
+
+        `hold=True` keeps each matching request waiting until `release()` (or `clear()`, or
+        HOLD_MAX_S), so a test can act while the registry is mid-operation; `reset=True` sends
+        the answer's headers and half its first body chunk, then drops the connection."""
         re.compile(path_regex)
-        if status is None and not corrupt and delay_s <= 0:
-            raise ValueError("a fault needs a status, a delay or corrupt=True")
-        rule = FaultRule(path_regex, status, times, delay_s, body, dict(headers or {}), corrupt)
+        if status is None and not corrupt and delay_s <= 0 and not hold and not reset:
+            raise ValueError("a fault needs a status, a delay, a hold, a reset or corrupt=True")
+        rule = FaultRule(path_regex, status, times, delay_s, body, dict(headers or {}), corrupt, hold, reset)
         with self._lock:
+            if hold:
+                self._released.clear()
             self._rules.append(rule)
         return rule
+
+    def release(self) -> None:
+        """Let every held request (and every later one) go on."""
+        self._released.set()
+
+    async def wait_released(self) -> None:
+        await asyncio.to_thread(self._released.wait, HOLD_MAX_S)
 
     def rate_limit(self, path_regex: str = "", times: int | None = 1, retry_after: int = 1) -> FaultRule:
         """Realistic rate-limit answers: GitHub primary limit (403) under /github, Hub 429 elsewhere."""
@@ -129,6 +151,7 @@ class FaultController:
 
     def clear(self) -> None:
         """Remove all rules and latency, and reset request counters, auth records and rate-limit usage."""
+        self._released.set()
         with self._lock:
             self._rules.clear()
             self._latency = 0.0
@@ -187,7 +210,13 @@ class FaultController:
                     if rule.remaining is not None:
                         rule.remaining -= 1
                     return Decision(
-                        self._latency + rule.delay_s, rule.status, rule.body, rule.headers, rule.corrupt
+                        self._latency + rule.delay_s,
+                        rule.status,
+                        rule.body,
+                        rule.headers,
+                        rule.corrupt,
+                        rule.hold,
+                        rule.reset,
                     )
             return Decision(self._latency)
 
@@ -217,6 +246,23 @@ def _corrupting(send: Send) -> Send:
     return wrapped
 
 
+class InjectedReset(Exception):
+    """Raised after a partial answer: the server then drops the connection mid-body."""
+
+
+def _resetting(send: Send) -> Send:
+    """Wrap `send` so the answer stops halfway through its first body chunk, connection dropped."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            body = message.get("body", b"")
+            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+            raise InjectedReset("connection reset by the emulator's fault injection")
+        await send(message)
+
+    return wrapped
+
+
 class FaultMiddleware:
     """ASGI middleware applying the controller's decision to each request outside /_emulator."""
 
@@ -238,6 +284,8 @@ class FaultMiddleware:
         )
         if decision.delay_s > 0:
             await asyncio.sleep(decision.delay_s)
+        if decision.hold:
+            await self.controller.wait_released()
         if decision.status is not None:
             body = (
                 decision.body if decision.body is not None else _default_body(scope["path"], decision.status)
@@ -247,6 +295,8 @@ class FaultMiddleware:
             )
             await response(scope, receive, send)
             return
+        if decision.reset:
+            send = _resetting(send)
         await self.app(scope, receive, _corrupting(send) if decision.corrupt else send)
 
 
@@ -264,6 +314,8 @@ def _rule_kwargs(data: dict[str, Any]) -> dict[str, Any]:
         "body": body,
         "headers": data.get("headers"),
         "corrupt": bool(data.get("corrupt", False)),
+        "hold": bool(data.get("hold", False)),
+        "reset": bool(data.get("reset", False)),
     }
 
 
@@ -284,6 +336,8 @@ def control_routes(controller: FaultController) -> list[Route]:
                 for item in items:
                     if "latency_s" in item:
                         controller.set_latency(item["latency_s"])
+                    if item.get("release"):
+                        controller.release()
                     if "path_regex" in item:
                         controller.add(**_rule_kwargs(item))
             except (ValueError, TypeError, re.error) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
+import re
 import struct
 import subprocess
 import sys
@@ -297,23 +297,22 @@ def test_http_control_plane(faults_cleared: EmulatorServer, hub: httpx.Client) -
     assert hub.post("/_emulator/faults", json={"path_regex": "(", "status": 500}).status_code == 400
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_standalone_process() -> None:
-    port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulator", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "tests.emulator", "--host", "127.0.0.1", "--port", "0"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
+    assert proc.stdout is not None
     try:
+        # The port the kernel gave it, from its first line: bound before printed, so nothing can take it.
+        first = proc.stdout.readline().decode()
+        match = re.match(r"emulator: HF_ENDPOINT=http://127\.0\.0\.1:(\d+) ", first)
+        assert match, first
+        port = int(match.group(1))
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -328,3 +327,4 @@ def test_standalone_process() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        proc.stdout.close()

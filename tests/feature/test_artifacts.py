@@ -202,13 +202,15 @@ def test_non_json_and_huge_bodies(client: TestClient, auth: dict[str, str]) -> N
     assert client.post("/artifact/model", content=huge, headers=headers).status_code == 413
 
 
-def test_upstream_server_errors_after_retries_are_502_and_store_nothing(
+def test_upstream_server_errors_after_retries_are_503_naming_it_and_store_nothing(
     client: TestClient, auth: dict[str, str], emulator: EmulatorServer
 ) -> None:
     emulator.faults.add(r"/api/models/openai/whisper-tiny", status=500)
     response = client.post("/artifact/model", json={"url": f"{HF}/openai/whisper-tiny"}, headers=auth)
-    assert response.status_code == 502
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "10"
     assert "Hugging Face" in response.json()["detail"]
+    assert response.json()["details"]["component"] == "upstream:huggingface"
     assert client.post("/artifacts", json=[{"name": "*"}], headers=auth).json() == []
 
 
@@ -222,11 +224,11 @@ def test_a_failure_midway_through_registration_stores_nothing(
     client: TestClient, auth: dict[str, str], emulator: EmulatorServer
 ) -> None:
     emulator.faults.add(r"/resolve/.*/config\.json", status=503)
-    assert client.post("/artifact/model", json={"url": BERT}, headers=auth).status_code == 502
+    assert client.post("/artifact/model", json={"url": BERT}, headers=auth).status_code == 503
     assert client.post("/artifacts", json=[{"name": "*"}], headers=auth).json() == []
 
 
-def test_upstream_timeout_is_502(make_registry: Any, emulator: EmulatorServer) -> None:
+def test_upstream_timeout_is_503(make_registry: Any, emulator: EmulatorServer) -> None:
     from tests.support import auth_request
     from tmr.app import create_app
 
@@ -235,8 +237,9 @@ def test_upstream_timeout_is_502(make_registry: Any, emulator: EmulatorServer) -
     with TestClient(create_app(registry=registry)) as c:
         headers = {"X-Authorization": c.put("/authenticate", json=auth_request()).json()}
         response = c.post("/artifact/code", json={"url": f"{GH}/psf/requests"}, headers=headers)
-        assert response.status_code == 502
+        assert response.status_code == 503
         assert "ReadTimeout" in response.json()["detail"]
+        assert response.json()["details"]["component"] == "upstream:github"
 
 
 def test_read_wrong_type_unknown_and_malformed_ids(client: TestClient, auth: dict[str, str]) -> None:

@@ -1,6 +1,7 @@
 """The command line: schema migration and orphan collection on a real data directory."""
 
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -46,3 +47,24 @@ def test_serve_refuses_the_default_password_beyond_loopback(
     assert result.exit_code == 2
     assert "public default admin password" in result.output
     assert not (tmp_path / "tmr.sqlite3").exists()  # refused before anything was started
+
+
+def test_serve_on_an_inherited_socket_checks_the_socket_s_own_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMR_DATA_DIR", str(tmp_path))
+    for name in ("TMR_ADMIN_PASSWORD", "TMR_ALLOW_DEFAULT_ADMIN_PASSWORD", "TMR_DATABASE_URL", "S3_BUCKET"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as everywhere:
+        everywhere.bind(("0.0.0.0", 0))
+        everywhere.listen(1)
+        # --host says loopback, but the socket handed over listens everywhere: that is what counts.
+        result = CliRunner().invoke(cli, ["serve", "--host", "127.0.0.1", "--fd", str(everywhere.fileno())])
+    assert result.exit_code == 2
+    assert "public default admin password" in result.output
+    with socket.socket() as idle:
+        idle.bind(("127.0.0.1", 0))
+        result = CliRunner().invoke(cli, ["serve", "--fd", str(idle.fileno())])
+    assert result.exit_code == 2
+    assert "is not listening" in result.output
+    assert not (tmp_path / "tmr.sqlite3").exists()

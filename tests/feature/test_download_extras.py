@@ -165,7 +165,7 @@ def test_a_dataset_that_fails_to_mirror_fails_the_download(
     register(client, auth, "dataset", BOOKCORPUS)
     emulator.faults.add(r"/datasets/bookcorpus/bookcorpus/resolve/.*\.parquet", status=503)
     response = client.get(f"/download/{bert}?parts=datasets", headers=auth)
-    assert response.status_code == 502  # an error status, never a package short of a dataset
+    assert response.status_code == 503  # an error status, never a package short of a dataset
     emulator.faults.clear()
     assert client.get(f"/download/{bert}?parts=datasets", headers=auth).status_code == 200
 

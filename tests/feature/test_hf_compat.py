@@ -64,7 +64,7 @@ def serving(app: FastAPI) -> Iterator[str]:
     server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60  # a guard against hanging, not a measure of speed
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the registry did not start")

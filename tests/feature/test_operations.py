@@ -50,7 +50,7 @@ def test_health_components_reports_a_failing_upstream(
     client: TestClient, auth: dict[str, str], emulator: object
 ) -> None:
     emulator.faults.add(r"/github/repos/psf/requests", status=503)  # type: ignore[attr-defined]
-    assert client.post("/artifact/code", json={"url": f"{GH}/psf/requests"}, headers=auth).status_code == 502
+    assert client.post("/artifact/code", json={"url": f"{GH}/psf/requests"}, headers=auth).status_code == 503
     github = next(
         c for c in client.get("/health/components").json()["components"] if c["id"] == "upstream_github"
     )

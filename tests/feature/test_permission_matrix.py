@@ -196,14 +196,21 @@ OPEN = {
 
 
 # Routes whose permission tests live beside their feature: the monitors and the download history
-# (tests/feature/test_monitors.py, test_download_history.py) and the package-confusion audit
-# (tests/feature/test_confusion_audit.py).
+# (tests/feature/test_monitors.py, test_download_history.py), the package-confusion audit
+# (tests/feature/test_confusion_audit.py) and transactions (tests/feature/test_transactions.py).
 ELSEWHERE = {
     ("PUT", "/artifact/model/{id}/monitor"),
     ("GET", "/artifact/model/{id}/monitor"),
     ("DELETE", "/artifact/model/{id}/monitor"),
     ("GET", "/artifact/model/{id}/downloads"),
     ("GET", "/audit/package-confusion"),
+    # transactions: tests/feature/test_transactions.py
+    ("POST", "/transactions"),
+    ("GET", "/transactions"),
+    ("GET", "/transactions/{id}"),
+    ("DELETE", "/transactions/{id}"),
+    ("POST", "/transactions/{id}/commands"),
+    ("POST", "/transactions/{id}/execute"),
 }
 
 
@@ -311,6 +318,8 @@ UI_ROUTES = {
     ("POST", "/ui/users/{name}/permissions"): "admin",
     ("POST", "/ui/users/{name}/delete"): "self",
     ("GET", "/ui/account"): "signed-in",
+    ("GET", "/ui/transactions"): "signed-in",  # one's own (an admin's: everyone's)
+    ("GET", "/ui/transactions/{transaction_id}"): "signed-in",  # the owner's or an admin's, else 404
     ("POST", "/ui/account/password"): "signed-in",
 }
 

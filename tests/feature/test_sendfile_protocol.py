@@ -8,6 +8,7 @@ import asyncio
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -71,13 +72,11 @@ def served(tmp_path: Path) -> Iterator[tuple[int, list[Message]]]:
     listener.bind(("127.0.0.1", 0))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listener])), daemon=True)
     thread.start()
-    started = threading.Event()
-    for _ in range(500):
-        if server.started:
-            started.set()
-            break
-        threading.Event().wait(0.01)
-    assert started.is_set(), "the server did not start"
+    deadline = time.monotonic() + 60  # a guard against hanging, not a measure of speed
+    while not server.started:
+        assert thread.is_alive(), "the server stopped before it started"
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
     yield listener.getsockname()[1], seen
     server.should_exit = True
     thread.join(timeout=10)

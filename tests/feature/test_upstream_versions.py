@@ -154,7 +154,7 @@ def test_an_outage_while_reading_tags_fails_the_registration_and_stores_nothing(
 ) -> None:
     emulator.faults.add(fault, status=503)
     response = client.post(f"/artifact/{type_}", json={"url": url}, headers=auth)
-    assert response.status_code == 502
+    assert response.status_code == 503
     assert client.post("/artifacts", json=[{"name": "*"}], headers=auth).json() == []
 
 

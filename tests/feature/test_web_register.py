@@ -184,13 +184,13 @@ def test_a_duplicate_is_409(client: TestClient, auth: dict[str, str]) -> None:
     assert len(listed(client, auth)) == 1
 
 
-def test_an_upstream_outage_is_502_and_stores_nothing(
+def test_an_upstream_outage_is_503_and_stores_nothing(
     client: TestClient, auth: dict[str, str], emulator: EmulatorServer
 ) -> None:
     key = ui_sign_in(client)
     emulator.faults.add(r"/api/models/openai/whisper-tiny", status=500)
     response = post(client, key, f"{HF}/openai/whisper-tiny")
-    assert response.status_code == 502
+    assert response.status_code == 503
     assert "The source could not be read, so nothing was stored." in response.text
     assert 'role="alert"' in response.text
     assert listed(client, auth) == []

@@ -234,14 +234,14 @@ def test_a_run_whose_process_died_reads_as_interrupted_and_frees_the_way(
 def test_every_failed_request_is_counted_with_the_first_reason(
     client: TestClient, auth: dict[str, str], bert: str, emulator: Any
 ) -> None:
-    # The weights are mirrored on first download; an upstream that fails makes each one a 502.
+    # The weights are mirrored on first download; an upstream that fails makes each one a 503.
     emulator.faults.add(r"/resolve/.*\.safetensors", status=503)
     run = client.post("/workloads", json=body(bert, clients=1, requests=3), headers=auth).json()
     ended = wait_for_end(client, auth, run["id"])
     assert ended["status"] == "finished"  # the run worked; the requests did not
     assert ended["progress"] == {"done": 3, "failed": 3, "requests": 3}
     assert ended["results"]["errors"] == 3
-    assert ended["results"]["first_error"].startswith("HTTP 502")
+    assert ended["results"]["first_error"].startswith("HTTP 503")
     assert ended["results"]["median_ms"] is None  # no successful request to measure
     assert ended["results"]["bytes"] == 0
 

@@ -7,8 +7,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
-from tmr.artifacts.interfaces import NameFilter, Scope, StoredRating, TextMatcher
+from tmr.artifacts.interfaces import (
+    ArtifactChange,
+    ChangeKind,
+    NameFilter,
+    Scope,
+    Settlement,
+    StoredRating,
+    TextMatcher,
+)
 from tmr.artifacts.models import (
     Artifact,
     ArtifactLink,
@@ -18,8 +28,9 @@ from tmr.artifacts.models import (
     FileEntry,
     Visibility,
 )
-from tmr.errors import Conflict, NotFound
+from tmr.errors import Conflict, InvalidInput, NotFound
 from tmr.storage.blobs.base import StoredBlob
+from tmr.transactions.models import Command, Transaction, TransactionState
 
 
 def summary(artifact: Artifact) -> ArtifactSummary:
@@ -35,6 +46,7 @@ class MemoryArtifacts:
         self.ratings: dict[str, StoredRating] = {}
         self.digests: list[str] = []
         self.create_conflicts = 0
+        self.transactions: MemoryTransactions | None = None  # what `apply` settles
         for artifact in artifacts:
             self.rows[artifact.id] = artifact
 
@@ -124,8 +136,37 @@ class MemoryArtifacts:
         assert entry is not None
         self.rows[artifact_id] = artifact.with_files([replace(entry, sha256=sha256, crc32=crc32)])
 
-    def referenced_digests(self) -> Iterator[str]:
-        return iter(self.digests)
+    def referenced_digests(self, now: datetime | None = None) -> Iterator[str]:
+        staged = self.transactions.staged_digests(now) if self.transactions is not None else []
+        return iter([*self.digests, *staged])
+
+    def apply(self, changes: Sequence[ArtifactChange], settlement: Settlement) -> None:
+        """All changes and the settlement, or (on a conflict) none: worked on copies, kept at
+        the end, as the store's one database transaction is."""
+        rows = dict(self.rows)
+        for change in changes:
+            artifact = change.artifact
+            if change.kind is ChangeKind.CREATE:
+                if artifact.id in rows or any(
+                    a.type is artifact.type and a.url == artifact.url for a in rows.values()
+                ):
+                    raise Conflict(
+                        f"a {artifact.type.value} with url {artifact.url} is already registered",
+                        index=change.index,
+                    )
+                rows[artifact.id] = artifact
+                continue
+            current = rows.get(artifact.id)
+            if current is None or current.updated_at != change.expected:
+                raise Conflict(f"{artifact.type.value} {artifact.id} changed", index=change.index)
+            if change.kind is ChangeKind.DELETE:
+                del rows[artifact.id]
+            else:
+                rows[artifact.id] = artifact
+        assert self.transactions is not None, "apply settles a transaction: link MemoryTransactions"
+        self.transactions.settle(settlement)  # raises Conflict(index=None) when not open
+        self.rows = rows
+        self.audit.extend(c.audit for c in changes if c.audit is not None)
 
     def add_audit(self, entry: AuditEntry) -> None:
         self.audit.append(entry)
@@ -212,3 +253,78 @@ class MemoryBlobs:
 
     def check(self) -> None:
         return None
+
+
+class MemoryTransactions:
+    """Transactions in a dict (a `TransactionRepository`); `MemoryArtifacts.apply` settles them."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Transaction] = {}
+
+    def create(self, transaction: Transaction) -> None:
+        if transaction.id in self.rows:
+            raise Conflict("id taken")
+        self.rows[transaction.id] = transaction
+
+    def get(self, transaction_id: str) -> Transaction | None:
+        found = self.rows.get(transaction_id)
+        return None if found is None else replace(found, command_count=len(found.commands))
+
+    def listing(self, owner: str | None, limit: int) -> list[Transaction]:
+        mine = [t for t in self.rows.values() if owner is None or t.owner == owner]
+        return [replace(t, commands=(), command_count=len(t.commands)) for t in reversed(mine)][:limit]
+
+    def append(self, transaction_id: str, command: Command, now: datetime, max_commands: int) -> int:
+        transaction = self.rows.get(transaction_id)
+        if (
+            transaction is None
+            or transaction.state is not TransactionState.OPEN
+            or transaction.expires_at <= now
+        ):
+            raise Conflict(f"transaction {transaction_id} is no longer open")
+        if len(transaction.commands) >= max_commands:
+            raise InvalidInput(f"a transaction holds at most {max_commands} commands")
+        if any(c.target == command.target for c in transaction.commands):
+            raise Conflict("a transaction touches each artifact once")
+        self.rows[transaction_id] = replace(transaction, commands=(*transaction.commands, command))
+        return len(transaction.commands)
+
+    def finish(
+        self,
+        transaction_id: str,
+        state: TransactionState,
+        reason: str,
+        at: datetime,
+        error: dict[str, Any] | None = None,
+    ) -> bool:
+        transaction = self.rows.get(transaction_id)
+        if transaction is None or transaction.state is not TransactionState.OPEN:
+            return False
+        self.rows[transaction_id] = replace(
+            transaction, state=state, reason=reason, finished_at=at, error=error
+        )
+        return True
+
+    def settle(self, settlement: Settlement) -> None:
+        transaction = self.rows.get(settlement.transaction_id)
+        if (
+            transaction is None
+            or transaction.state is not TransactionState.OPEN
+            or transaction.expires_at <= settlement.at
+        ):
+            raise Conflict(f"transaction {settlement.transaction_id} is no longer open", index=None)
+        commands = tuple(
+            replace(c, result=r) for c, r in zip(transaction.commands, settlement.results, strict=True)
+        )
+        self.rows[transaction.id] = replace(
+            transaction, state=TransactionState.COMMITTED, finished_at=settlement.at, commands=commands
+        )
+
+    def staged_digests(self, now: datetime | None) -> list[str]:
+        return [
+            f.sha256
+            for t in self.rows.values()
+            if t.state is TransactionState.OPEN and (now is None or t.expires_at > now)
+            for c in t.commands
+            for f in c.staged
+        ]

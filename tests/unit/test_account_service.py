@@ -26,8 +26,9 @@ from tmr.errors import (
 )
 
 SECRET = "unit-test-secret-of-enough-length-for-hs256"
-# JWT expiry is checked against the real clock, so the fake clock starts at real time.
-START = datetime.now(UTC).replace(microsecond=0)
+# The service checks JWT expiry against its own clock, not the wall clock: a start long past
+# shows that (every token would have expired by the wall clock).
+START = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
 GOOD = "correct horse battery staple"
 
 
@@ -162,7 +163,10 @@ def test_secret_is_shared_through_the_store_when_not_configured() -> None:
     repo = MemoryAccounts(states={"jwt_secret": SECRET})
     service, _, _ = _service(repo, jwt_secret=None)
     token = service.authenticate("ece30861defaultadminuser", "first-admin-password")
-    claims = jwt.decode(token.removeprefix("bearer "), SECRET, algorithms=["HS256"])
+    # Only the signature is checked here: the token's times are the fake clock's.
+    claims = jwt.decode(
+        token.removeprefix("bearer "), SECRET, algorithms=["HS256"], options={"verify_exp": False}
+    )
     assert claims["sub"] == "ece30861defaultadminuser"
     assert claims["adm"] is True
 
@@ -250,6 +254,27 @@ def test_check_refuses_missing_malformed_and_expired_tokens() -> None:
     )
     with pytest.raises(Unauthenticated, match=r"^the token has expired$"):
         service.check(expired)
+
+
+def test_a_token_expires_when_the_service_s_clock_passes_its_exp() -> None:
+    service, _, clock = _with_user()
+    token = service.authenticate("carol", GOOD)
+    exp = jwt.decode(
+        token.removeprefix("bearer "), SECRET, algorithms=["HS256"], options={"verify_exp": False}
+    )["exp"]
+    clock.now = datetime.fromtimestamp(exp, UTC) - timedelta(seconds=1)
+    assert service.check(token).name == "carol"
+    clock.now = datetime.fromtimestamp(exp, UTC)
+    with pytest.raises(Unauthenticated, match=r"^the token has expired$"):
+        service.check(token)  # the JWT's own exp said so, in the words of the JWT check
+
+
+def test_a_token_without_a_numeric_exp_is_not_valid() -> None:
+    service, _, _ = _with_user()
+    for exp in ({}, {"exp": "soon"}):
+        forged = jwt.encode({"sub": "carol", "jti": "x", **exp}, SECRET, algorithm="HS256")
+        with pytest.raises(Unauthenticated, match=r"^the token is not valid$"):
+            service.check(forged)
 
 
 def test_check_accepts_the_token_without_its_prefix_in_any_case() -> None:

@@ -8,13 +8,26 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from tmr.api.errors import install_error_handlers
-from tmr.errors import Busy, InvalidInput, NotFound, RangeNotSatisfiable, StorageUnavailable, TmrError
+from tmr.errors import (
+    BlobStoreUnavailable,
+    Busy,
+    DatabaseUnavailable,
+    DiskFull,
+    InvalidInput,
+    NotFound,
+    RangeNotSatisfiable,
+    StorageUnavailable,
+    TmrError,
+    UpstreamDown,
+    UpstreamUnavailable,
+)
 
 
 def _app() -> FastAPI:
@@ -84,7 +97,41 @@ def test_retry_after_and_content_range_headers() -> None:
 def test_storage_errors_hide_the_drivers_text() -> None:
     response = _answer(_app(), StorageUnavailable("could not connect to db.internal:5432 as tmr"), TmrError)
     assert response.status_code == 503
-    assert _body(response) == {"detail": "storage unavailable", "code": "storage_unavailable"}
+    assert _body(response) == {
+        "detail": "storage unavailable",
+        "code": "storage_unavailable",
+        "details": {"component": "storage", "retry_after": 5},
+    }
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "component", "words", "retry_after"),
+    [
+        (DatabaseUnavailable, "database_unavailable", "database", "database", "5"),
+        (BlobStoreUnavailable, "blob_store_unavailable", "blob_store", "blob store", "5"),
+        (DiskFull, "disk_full", "disk", "disk is full", "30"),
+    ],
+)
+def test_a_failed_component_is_named_with_a_retry_after(
+    error: type[StorageUnavailable], code: str, component: str, words: str, retry_after: str
+) -> None:
+    response = _answer(_app(), error("connection to db.internal:5432 as tmr failed: /srv/x"), TmrError)
+    body = _body(response)
+    assert (response.status_code, body["code"], body["details"]["component"]) == (503, code, component)
+    assert words in body["detail"]
+    assert response.headers["retry-after"] == retry_after
+    assert "db.internal" not in response.body.decode()
+
+
+def test_an_upstream_that_did_not_answer_is_503_naming_it() -> None:
+    down = UpstreamDown(
+        "Hugging Face did not answer", upstream="Hugging Face", component="upstream:huggingface"
+    )
+    response = _answer(_app(), down, TmrError)
+    assert (response.status_code, response.headers["retry-after"]) == (503, "10")
+    assert _body(response)["details"]["component"] == "upstream:huggingface"
+    garbage = _answer(_app(), UpstreamUnavailable("invalid JSON", component="upstream:github"), TmrError)
+    assert (garbage.status_code, "retry-after" in garbage.headers) == (502, False)
 
 
 def test_validation_failures_are_400_naming_the_first_problem() -> None:

@@ -107,6 +107,11 @@ class ScriptedRunner:
 MEASURED = Measurement(latencies_s=(0.1, 0.3), bytes=4_000_000, elapsed_s=2.0, errors=1, first_error="503")
 
 
+# The service's clock in these tests: a fixed instant, so deadlines are compared with it, never
+# with the wall clock.
+NOW = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
+
+
 def _service(runner: ScriptedRunner, *, inline: bool = True) -> tuple[WorkloadService, MemoryRuns, Accounts]:
     model = Artifact(id="42", type=ArtifactType.MODEL, name="bert", url="u", source="hf")
     private = Artifact(
@@ -121,7 +126,15 @@ def _service(runner: ScriptedRunner, *, inline: bool = True) -> tuple[WorkloadSe
     artifacts = ArtifactService(MemoryArtifacts(model, private), MemoryBlobs())
     runs = MemoryRuns()
     accounts = Accounts()
-    service = WorkloadService(runs, artifacts, accounts, runner, inline=inline, keep=7)  # type: ignore[arg-type]
+    service = WorkloadService(
+        runs,
+        artifacts,  # type: ignore[arg-type]
+        accounts,  # type: ignore[arg-type]
+        runner,
+        inline=inline,
+        keep=7,
+        clock=lambda: NOW,
+    )
     return service, runs, accounts
 
 
@@ -230,14 +243,11 @@ def test_only_admins_may_run_or_read() -> None:
 
 def test_background_run_answers_queued_and_finishes_in_the_loop() -> None:
     runner = ScriptedRunner(measurement=MEASURED)
-    service, runs, _ = _service(runner, inline=False)
+    service, _, _ = _service(runner, inline=False)
 
     async def scenario() -> tuple[WorkloadRun, WorkloadRun]:
         first = await service.start(ADMIN, "42", 1, 1, 120, "http://x")
-        for _ in range(100):
-            await asyncio.sleep(0.01)
-            if not runs.rows[first.id].status.active:
-                break
+        await asyncio.wait_for(asyncio.gather(*service._tasks), 60)  # the run's own task, to its end
         return first, service.run(ADMIN, first.id)
 
     first, later = asyncio.run(scenario())
@@ -247,19 +257,23 @@ def test_background_run_answers_queued_and_finishes_in_the_loop() -> None:
 
 
 def test_a_cancelled_run_is_interrupted() -> None:
+    running = asyncio.Event()
+
     class Hanging(ScriptedRunner):
         async def run(self, target: Target, report: ProgressReport) -> Measurement:
-            await asyncio.sleep(60)
+            running.set()
+            await asyncio.Event().wait()  # never set: only the cancellation ends it
             raise AssertionError("not reached")
 
     service, runs, accounts = _service(Hanging(), inline=False)
 
     async def scenario() -> str:
         run = await service.start(ADMIN, "42", 1, 1, 10, "http://x")
-        await asyncio.sleep(0.05)
-        for task in list(service._tasks):
+        await asyncio.wait_for(running.wait(), 60)  # tokens issued, the clients under way
+        tasks = list(service._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.sleep(0.05)
+        await asyncio.gather(*tasks, return_exceptions=True)  # its cancellation handled to the end
         return run.id
 
     run_id = asyncio.run(scenario())
@@ -283,7 +297,7 @@ def _stored(ident: str, status: RunStatus, deadline: datetime, started: datetime
 
 def test_active_runs_past_their_deadline_read_as_interrupted() -> None:
     service, runs, _ = _service(ScriptedRunner())
-    now = datetime.now(UTC)
+    now = NOW
     runs.rows = {
         "1": _stored("1", RunStatus.RUNNING, now - timedelta(seconds=1), now - timedelta(minutes=3)),
         "2": _stored("2", RunStatus.QUEUED, now + timedelta(minutes=1), now - timedelta(minutes=2)),
@@ -308,7 +322,7 @@ def test_run_ids_that_cannot_exist_are_not_found() -> None:
 
 def test_compare_puts_the_second_against_the_first() -> None:
     service, runs, _ = _service(ScriptedRunner())
-    now = datetime.now(UTC)
+    now = NOW
     fast = WorkloadResults(8_000_000, 1.0, 8.0, 10.0, 100.0, 100.0, 150.0, 0)
     slow = WorkloadResults(8_000_000, 2.0, 4.0, 5.0, 200.0, 200.0, 300.0, 0)
     runs.rows = {

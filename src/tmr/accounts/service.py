@@ -182,12 +182,24 @@ class AccountService:
             return None
 
     def _decode(self, raw: str, *, verify_exp: bool = True) -> dict[str, object]:
+        # Times are checked against the service's clock, as the token's record is, never PyJWT's
+        # own reading of the wall clock: one clock decides, and tests can move it.
         claims: dict[str, object] = jwt.decode(
             raw,
             self._secret,
             algorithms=[_ALGORITHM],
-            options={"require": ["jti", "sub"], "verify_exp": verify_exp},
+            options={
+                "require": ["jti", "sub", "exp"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
+        expires = claims["exp"]
+        if isinstance(expires, bool) or not isinstance(expires, int | float):
+            raise jwt.InvalidTokenError("the exp claim is not a number")
+        if verify_exp and expires <= self._now().timestamp():
+            raise jwt.ExpiredSignatureError("Signature has expired")
         return claims
 
     def check(self, header: str | None) -> Principal:

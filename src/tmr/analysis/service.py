@@ -56,7 +56,9 @@ class AnalysisService:
         except NotFound as exc:
             raise NotFound(f"GitHub project not found: {github_url}") from exc
         except UpstreamUnavailable as exc:
+            # The contract answers this route's upstream failures, an outage too, with 502.
             raise UpstreamUnavailable(
-                f"the GitHub project's license could not be retrieved: {exc.message}"
+                f"the GitHub project's license could not be retrieved: {exc.message}",
+                component=exc.details.get("component", "upstream:github"),
             ) from exc
         return check_strings(artifact.license, snapshot.license)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
-from tmr.errors import RangeNotSatisfiable, StorageUnavailable, TmrError
+from tmr.errors import RangeNotSatisfiable, TmrError
 
 log = logging.getLogger("tmr.api")
 
@@ -47,15 +47,12 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = None
         if isinstance(exc, RangeNotSatisfiable):
             headers = {"Content-Range": f"bytes */{exc.details.get('length', '*')}"}
-        retry_after = exc.details.get("retry_after")
+        message, details = exc.public()
+        retry_after = details.get("retry_after")
         if isinstance(retry_after, int) and not isinstance(retry_after, bool):
             headers = {"Retry-After": str(retry_after)}  # Busy, and whatever else says when to retry
-        if isinstance(exc, StorageUnavailable):
-            # The driver's text names hosts, users and paths, and public routes (/health) meet
-            # it too: the answer says what failed in general words; the log keeps the rest.
-            return JSONResponse(_body("storage unavailable", exc.code), status_code=exc.status_code)
         return JSONResponse(
-            _body(exc.message, exc.code, exc.details or None), status_code=exc.status_code, headers=headers
+            _body(message, exc.code, details or None), status_code=exc.status_code, headers=headers
         )
 
     @app.exception_handler(RequestValidationError)

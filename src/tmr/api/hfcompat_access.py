@@ -45,7 +45,11 @@ def _header_text(text: str) -> str:
 
 def hub_error_response(exc: TmrError) -> JSONResponse:
     """A domain error as the Hub sends errors: `{"error": ...}` with X-Error-Code/-Message."""
-    headers = {"X-Error-Message": _header_text(getattr(exc, "hub_message", exc.message))}
+    message, details = exc.public()
+    headers = {"X-Error-Message": _header_text(getattr(exc, "hub_message", message))}
+    retry_after = details.get("retry_after")
+    if isinstance(retry_after, int) and not isinstance(retry_after, bool):
+        headers["Retry-After"] = str(retry_after)
     code = getattr(exc, "hub_code", None)
     if code:
         headers["X-Error-Code"] = code
@@ -62,7 +66,7 @@ def hub_error_response(exc: TmrError) -> JSONResponse:
         status = 403
     else:
         status = exc.status_code
-    return JSONResponse({"error": exc.message}, status_code=status, headers=headers)
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def hub_user(

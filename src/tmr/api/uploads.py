@@ -17,13 +17,16 @@ from tmr.api.deps import RegistryDep, TypeDep, UserDep
 from tmr.api.presenters import artifact_out
 from tmr.api.refusals import INVALID, NO_TOKEN, refusal
 from tmr.api.schemas import UploadOut
-from tmr.artifacts.uploads import spool_upload_async
+from tmr.artifacts.uploads import SpooledUpload, spool_upload_async
+from tmr.container import Registry
 from tmr.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 router = APIRouter(tags=["uploads"])
 # Paths whose bodies are uploads, exempt from the JSON body cap: they enforce the upload limits
 # themselves (this route, and the browser's upload form in `tmr.web.pages.upload`).
-UPLOAD_PATH = re.compile(r"/artifact/[^/]+/upload|/ui/upload")
+# A transaction's commands are exempt too: an upload command's body is its zip (and a JSON
+# command's body is capped by `tmr.api.transactions` itself).
+UPLOAD_PATH = re.compile(r"/artifact/[^/]+/upload|/ui/upload|/transactions/[^/]+/commands")
 ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/octet-stream"}
 
 
@@ -35,6 +38,21 @@ def refuse_announced_over(content_length: str | None, limit: int) -> None:
         raise InvalidInput("Content-Length must be a number of bytes")
     if int(content_length) > limit:
         raise PayloadTooLarge("upload exceeds the size limit", limit=limit)
+
+
+async def spooled_zip(request: Request, registry: Registry) -> SpooledUpload:
+    """The request's body, a zip, spooled to disk within the upload limits (415 unless it is
+    declared as a zip; 413 over the limits, announced or not)."""
+    content_type = request.headers.get("content-type")
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media not in ZIP_TYPES:
+        raise UnsupportedMediaType(
+            "send the zip itself as the request body with Content-Type: application/zip",
+            content_type=content_type or "",
+        )
+    limits = registry.settings.upload_limits
+    refuse_announced_over(request.headers.get("content-length"), limits.max_upload_bytes)
+    return await spool_upload_async(request.stream(), limits, registry.settings.spool_dir)
 
 
 @router.post(
@@ -68,17 +86,7 @@ async def upload(
     version: Annotated[str | None, Query()] = None,
 ) -> UploadOut:
     """Upload a private artifact: validated, exploded into shared blobs, indexed, rated."""
-    content_type = request.headers.get("content-type")
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media not in ZIP_TYPES:
-        raise UnsupportedMediaType(
-            "send the zip itself as the request body with Content-Type: application/zip",
-            content_type=content_type or "",
-        )
-    limits = registry.settings.upload_limits
-    refuse_announced_over(request.headers.get("content-length"), limits.max_upload_bytes)
-    spooled = await spool_upload_async(request.stream(), limits, registry.settings.spool_dir)
-    with spooled:
+    with await spooled_zip(request, registry) as spooled:
         registered = await run_in_threadpool(
             registry.registration.upload, user, type_, spooled, name, version
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +46,35 @@ class Scope:
 
 
 EVERYTHING = Scope(viewer=None)
+
+
+class ChangeKind(enum.StrEnum):
+    CREATE = "create"
+    REPLACE = "replace"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactChange:
+    """One artifact written by `ArtifactRepository.apply`: created, or replaced or deleted only if
+    its `updated_at` is still `expected` (what the writer read; anything else is a Conflict).
+    `index` names the change in a refusal (a transaction's command)."""
+
+    kind: ChangeKind
+    artifact: Artifact
+    expected: datetime | None = None
+    audit: AuditEntry | None = None
+    index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """The open transaction a set of changes settles: marked committed, with `results`, in the
+    same database transaction as the changes, and only if it is still open and unexpired at `at`."""
+
+    transaction_id: str
+    results: Sequence[dict[str, Any]]
+    at: datetime
 
 
 class KeyResolver(Protocol):
@@ -107,7 +137,16 @@ class ArtifactRepository(Protocol):
         """Remember that a file's bytes are now stored under `sha256` (with their CRC-32)."""
         ...
 
-    def referenced_digests(self) -> Iterator[str]: ...
+    def apply(self, changes: Sequence[ArtifactChange], settlement: Settlement) -> None:
+        """Every change and the settlement in ONE transaction, or none: Conflict (with the
+        change's `index`) when an artifact changed since it was read or a source is taken, or
+        when the transaction is no longer open."""
+        ...
+
+    def referenced_digests(self, now: datetime | None = None) -> Iterator[str]:
+        """Digests that must not be collected: every artifact's files, and the blobs staged by
+        transactions open at `now` (by any open transaction when `now` is None)."""
+        ...
 
     def add_audit(self, entry: AuditEntry) -> None: ...
 

@@ -72,7 +72,8 @@ class Package:
         return f"package-sha256:{self.identity}"
 
     def read(self, blobs: BlobStore, start: int, end: int) -> Iterator[bytes]:
-        return read_range(self.segments, start, end, blobs.open)
+        # Eager over the network (S3): a store that is down is a 503 before the headers.
+        return read_range(self.segments, start, end, blobs.open, eager=not blobs.local)
 
 
 def package_files(

@@ -9,7 +9,10 @@ and upload routes, and whatever comes next) runs the same steps:
     commit   → one metadata transaction
     rate     → a model is rated at once (a failed rating is stored, never raised)
 
-Nothing is visible before the commit: a refusal leaves at most orphan blobs, collectable.
+The first three are `prepare_*` (an `Admission`), the last two `commit` and `settle`: a single
+door runs them in turn, a transaction (`tmr.transactions`) prepares every command, commits them
+all in one metadata transaction, then settles each. Nothing is visible before the commit: a
+refusal leaves at most orphan blobs, collectable.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from tmr.artifacts.interfaces import EVERYTHING, KeyResolver, StoredRating
 from tmr.artifacts.mirror import FileMirror
 from tmr.artifacts.models import Artifact, ArtifactType, Visibility
 from tmr.artifacts.service import ArtifactService
-from tmr.artifacts.uploads import SpooledUpload, UploadLimits
+from tmr.artifacts.uploads import ExplodedFile, SpooledUpload, UploadLimits
 from tmr.errors import Conflict, Disqualified, InvalidInput, NotFound
 from tmr.hub.repo import canonical_id, from_hub
 from tmr.rating.gate import gate_failures
@@ -47,6 +50,28 @@ class RegistrationSources(Protocol):
     def parse(self, url: str, type_: ArtifactType) -> SourceRef: ...
 
     def inspect(self, ref: SourceRef) -> SourceSnapshot: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A registration prepared and judged, not yet committed: the artifact as it will be stored
+    (without id or owner when new), the artifact it replaces, and the rating a gated model was
+    admitted with (kept, not computed again, once committed)."""
+
+    artifact: Artifact
+    replaces: Artifact | None = None
+    rating: StoredRating | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StagedUpload:
+    """An uploaded zip, checked and exploded into blobs, with what will describe it."""
+
+    type: ArtifactType
+    name: str
+    version: str | None
+    url: str
+    files: tuple[ExplodedFile, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,17 +114,12 @@ class RegistrationService:
     def register(self, principal: Principal, type_: ArtifactType, url: str, name: str | None) -> Registered:
         """The contract's registration by URL. A model is rated at once or, when models are gated,
         admitted only if its rating passes the gate."""
-        require(principal, Permission.UPLOAD)
-        prepared = self._prepare_url(principal, type_, url, name)
-        if type_ is ArtifactType.MODEL and self._gate_models:
-            return self._admit_gated(principal, prepared)
-        return self._admit(principal, prepared)
+        return self.commit(principal, self.prepare_register(principal, type_, url, name))
 
     def ingest(self, principal: Principal, url: str, name: str | None) -> Registered:
         """A public model, admitted only when its rating passes the gate and no weights file
         imports code (424 with the failing metrics otherwise)."""
-        require(principal, Permission.UPLOAD)
-        return self._admit_gated(principal, self._prepare_url(principal, ArtifactType.MODEL, url, name))
+        return self.commit(principal, self.prepare_ingest(principal, url, name))
 
     def upload(
         self,
@@ -113,6 +133,46 @@ class RegistrationService:
         blobs, indexed like a Hub repository, rated, not gated (the company's own models are
         not held to the ingest gate). The same zip uploaded twice as one type is a conflict, as
         registering one URL twice is."""
+        staged = self.stage_upload(principal, type_, spooled, name, version)
+        return self.commit(principal, self.prepare_upload(staged))
+
+    def update(
+        self, principal: Principal, type_: ArtifactType, artifact_id: str, name: str, url: str
+    ) -> Registered:
+        """Replace an artifact's content from its (possibly new) source URL; name and id stay, and
+        a model is rated again."""
+        return self.commit(principal, self.prepare_update(principal, type_, artifact_id, url, name))
+
+    # -- prepare (nothing visible) and commit: the doors above, and transactions --------------
+    def check_register(self, principal: Principal, type_: ArtifactType, url: str, name: str | None) -> None:
+        """The checks of a registration that need no upstream (permission, URL, name, a source
+        registered already), for a transaction to refuse a bad command when it is appended."""
+        require(principal, Permission.UPLOAD)
+        self._checked_source(principal, type_, url, name)
+
+    def prepare_register(
+        self, principal: Principal, type_: ArtifactType, url: str, name: str | None
+    ) -> Admission:
+        require(principal, Permission.UPLOAD)
+        prepared = self._prepare_url(principal, type_, url, name)
+        if type_ is ArtifactType.MODEL and self._gate_models:
+            return self._gated(prepared)
+        return self._judged(prepared)
+
+    def prepare_ingest(self, principal: Principal, url: str, name: str | None) -> Admission:
+        require(principal, Permission.UPLOAD)
+        return self._gated(self._prepare_url(principal, ArtifactType.MODEL, url, name))
+
+    def stage_upload(
+        self,
+        principal: Principal,
+        type_: ArtifactType,
+        spooled: SpooledUpload,
+        name: str,
+        version: str | None,
+    ) -> StagedUpload:
+        """An upload's checks, then its zip validated and exploded into blobs (invisible until an
+        artifact that names them is committed)."""
         require(principal, Permission.UPLOAD)
         check_name(name)
         self._refuse_hub_impostor(name, None)
@@ -120,15 +180,20 @@ class RegistrationService:
         url = f"upload:sha256:{spooled.sha256}"
         self._refuse_taken(principal, type_, url, f"this zip is already uploaded as a {type_.value}")
         exploded = self._files.store_upload(spooled, self._upload_limits)
+        return StagedUpload(type_, name, normalised, url, tuple(exploded))
+
+    def prepare_upload(self, staged: StagedUpload) -> Admission:
+        """A staged upload described like a Hub repository, its files judged."""
+        type_, name = staged.type, staged.name
         snapshot = upload_snapshot(
-            url,
-            exploded,
+            staged.url,
+            list(staged.files),
             self._files.read_stored,
             is_model=type_ is ArtifactType.MODEL,
-            version=normalised,
+            version=staged.version,
         )
-        prepared = describe(type_, name, url, snapshot)
-        by_path = {e.path: e for e in exploded}
+        prepared = describe(type_, name, staged.url, snapshot)
+        by_path = {e.path: e for e in staged.files}
         stored = [
             replace(f, sha256=by_path[f.path].sha256, crc32=by_path[f.path].crc32)
             for f in prepared.artifact.files
@@ -138,22 +203,44 @@ class RegistrationService:
             visibility=Visibility.PRIVATE,
             keys=frozenset(keys_for(name, "", None)),
         )
-        return self._admit(principal, replace(prepared, artifact=artifact))
+        return self._judged(replace(prepared, artifact=artifact))
 
-    def update(
-        self, principal: Principal, type_: ArtifactType, artifact_id: str, name: str, url: str
-    ) -> Registered:
-        """Replace an artifact's content from its (possibly new) source URL; name and id stay, and
-        a model is rated again."""
+    def check_update(self, principal: Principal, type_: ArtifactType, artifact_id: str) -> Artifact:
+        """The artifact an update would replace, if `principal` may change it."""
         current = self._artifacts.get(principal, type_, artifact_id, to=Permission.UPLOAD)
         require_owner(principal, current)
-        if name != current.name:
+        return current
+
+    def prepare_update(
+        self, principal: Principal, type_: ArtifactType, artifact_id: str, url: str, name: str | None = None
+    ) -> Admission:
+        """The replacement of an artifact's content from `url`, judged; `name`, when given, must
+        be the artifact's own."""
+        current = self.check_update(principal, type_, artifact_id)
+        if name is not None and name != current.name:
             raise InvalidInput("the name in the body must match the artifact's name")
         ref = self._sources.parse(url, type_)
         if url != current.url and self._artifacts.url_taken(type_, url, other_than=artifact_id):
             raise Conflict(f"a {type_.value} with url {url} is already registered")
         prepared = self._files.store_and_judge(describe(type_, current.name, url, self._inspect(ref)))
-        artifact = self._artifacts.commit_replacement(principal, current, prepared.artifact)
+        return Admission(prepared.artifact, replaces=current)
+
+    def commit(self, principal: Principal, admission: Admission) -> Registered:
+        """A single door's commit (one metadata transaction), then what follows it."""
+        if admission.replaces is None:
+            artifact = self._artifacts.commit_new(principal, admission.artifact)
+        else:
+            artifact = self._artifacts.commit_replacement(principal, admission.replaces, admission.artifact)
+        return self.settle(admission, artifact)
+
+    def settle(self, admission: Admission, artifact: Artifact) -> Registered:
+        """After the commit (a single door's, or a transaction's): count a new artifact, keep a
+        gated model's rating or rate a model now (a failed rating is stored, never raised)."""
+        if admission.replaces is None and self._events is not None:
+            self._events.registered(artifact.type)
+        if admission.rating is not None:
+            self._ratings.keep(artifact, admission.rating)
+            return Registered(artifact, admission.rating)
         return Registered(artifact, self._rate(artifact))
 
     # -- the steps ---------------------------------------------------------------------------
@@ -161,11 +248,19 @@ class RegistrationService:
         self, principal: Principal, type_: ArtifactType, url: str, name: str | None
     ) -> PreparedArtifact:
         """Everything about a new artifact, read from its source, with nothing stored yet."""
+        ref, chosen = self._checked_source(principal, type_, url, name)
+        return describe(type_, chosen, url, self._inspect(ref))
+
+    def _checked_source(
+        self, principal: Principal, type_: ArtifactType, url: str, name: str | None
+    ) -> tuple[SourceRef, str]:
+        """The source a URL names and the artifact's name, once neither is refused: a bad URL or
+        name, a name that passes for a Hub repository, a source registered already."""
         ref = self._sources.parse(url, type_)
         chosen = check_name(name) if name is not None else ref.default_name
         self._refuse_hub_impostor(chosen, ref)
         self._refuse_taken(principal, type_, url, f"a {type_.value} with url {url} is already registered")
-        return describe(type_, chosen, url, self._inspect(ref))
+        return ref, chosen
 
     def _refuse_taken(self, principal: Principal, type_: ArtifactType, url: str, said: str) -> None:
         """409 when the source is registered already. The answer names the existing artifact only
@@ -211,13 +306,12 @@ class RegistrationService:
         except NotFound as exc:
             raise InvalidInput(f"{ref.url} names no repository upstream: {exc.message}") from exc
 
-    def _admit(self, principal: Principal, prepared: PreparedArtifact) -> Registered:
+    def _judged(self, prepared: PreparedArtifact) -> Admission:
         if not prepared.judged:
             prepared = self._files.store_and_judge(prepared)
-        artifact = self._commit_new(principal, prepared.artifact)
-        return Registered(artifact, self._rate(artifact))
+        return Admission(prepared.artifact)
 
-    def _admit_gated(self, principal: Principal, prepared: PreparedArtifact) -> Registered:
+    def _gated(self, prepared: PreparedArtifact) -> Admission:
         """Rate before committing: the weights are mirrored and judged first, since an unsafe
         file keeps the model out. Refused: nothing is stored but orphan blobs (collectable)."""
         prepared = self._files.judge_weights(prepared)
@@ -228,16 +322,7 @@ class RegistrationService:
                 "the model's rating does not pass the ingest gate (every metric must be at least 0.5)",
                 failing_metrics=failing,
             )
-        artifact = self._commit_new(principal, prepared.artifact)
-        self._ratings.keep(artifact, rating)
-        return Registered(artifact, rating)
-
-    def _commit_new(self, principal: Principal, artifact: Artifact) -> Artifact:
-        """The commit every new artifact goes through, counted once it is in."""
-        committed = self._artifacts.commit_new(principal, artifact)
-        if self._events is not None:
-            self._events.registered(committed.type)
-        return committed
+        return Admission(prepared.artifact, rating=rating)
 
     def _rate(self, artifact: Artifact) -> StoredRating | None:
         return self._ratings.refresh(artifact) if artifact.type is ArtifactType.MODEL else None

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from tmr.accounts.models import Permission, Principal
 from tmr.accounts.permissions import can_read, require, require_owner
 from tmr.artifacts.ids import is_valid_id, new_artifact_id
-from tmr.artifacts.interfaces import ArtifactRepository
+from tmr.artifacts.interfaces import ArtifactChange, ArtifactRepository, Settlement
 from tmr.artifacts.models import Artifact, ArtifactSummary, ArtifactType, AuditEntry
 from tmr.errors import Conflict, InvalidInput, NotFound
 from tmr.storage.blobs.base import BlobStore
@@ -36,9 +37,15 @@ def audit_entry(principal: Principal, artifact: Artifact, action: str) -> AuditE
 
 
 class ArtifactService:
-    def __init__(self, repo: ArtifactRepository, blobs: BlobStore) -> None:
+    def __init__(
+        self,
+        repo: ArtifactRepository,
+        blobs: BlobStore,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._repo = repo
         self._blobs = blobs
+        self._clock = clock  # which transactions are still open when orphans are collected
 
     # -- reading ---------------------------------------------------------------------------
     def get(
@@ -80,14 +87,7 @@ class ArtifactService:
         owned by `principal`, and audit its creation."""
         now = datetime.now(UTC)
         for _ in range(_ID_ATTEMPTS):
-            stored = replace(
-                artifact,
-                id=new_artifact_id(),
-                created_at=now,
-                updated_at=now,
-                created_by=principal.name,
-                updated_by=principal.name,
-            )
+            stored = self.stamp_new(principal, artifact, now)
             try:
                 self._repo.create(stored)
                 break
@@ -104,22 +104,51 @@ class ArtifactService:
     def commit_replacement(self, principal: Principal, current: Artifact, artifact: Artifact) -> Artifact:
         """Replace `current`'s content with `artifact`'s in one transaction; id, name and creation
         stay."""
-        stored = replace(
-            artifact,
-            id=current.id,
-            created_at=current.created_at,
-            created_by=current.created_by,
-            updated_at=datetime.now(UTC),
-            updated_by=principal.name,
-        )
+        stored = self.stamp_replacement(principal, current, artifact, datetime.now(UTC))
         self._repo.replace(stored)
         self.record(principal, stored, "UPDATE")
         return stored
 
-    def delete(self, principal: Principal, type_: ArtifactType, artifact_id: str) -> None:
-        """Deleting needs `upload` and the artifact's owner (or an admin)."""
+    @staticmethod
+    def stamp_new(principal: Principal, artifact: Artifact, now: datetime) -> Artifact:
+        """A new artifact as it is stored: a fresh id, owned and created by `principal` at `now`."""
+        return replace(
+            artifact,
+            id=new_artifact_id(),
+            created_at=now,
+            updated_at=now,
+            created_by=principal.name,
+            updated_by=principal.name,
+        )
+
+    @staticmethod
+    def stamp_replacement(
+        principal: Principal, current: Artifact, artifact: Artifact, now: datetime
+    ) -> Artifact:
+        """`artifact`'s content under `current`'s id, name and creation, updated by `principal`."""
+        return replace(
+            artifact,
+            id=current.id,
+            created_at=current.created_at,
+            created_by=current.created_by,
+            updated_at=now,
+            updated_by=principal.name,
+        )
+
+    def apply(self, changes: Sequence[ArtifactChange], settlement: Settlement) -> None:
+        """Several artifacts written at once with the transaction they settle (blobs stored
+        first): all of them or, on any failure or conflict, none."""
+        self._repo.apply(changes, settlement)
+
+    def deletable(self, principal: Principal, type_: ArtifactType, artifact_id: str) -> Artifact:
+        """The artifact, if `principal` may delete it: `upload` and its owner (or an admin)."""
         artifact = self.get(principal, type_, artifact_id, to=Permission.UPLOAD)
         require_owner(principal, artifact, "delete")
+        return artifact
+
+    def delete(self, principal: Principal, type_: ArtifactType, artifact_id: str) -> None:
+        """Deleting needs `upload` and the artifact's owner (or an admin)."""
+        artifact = self.deletable(principal, type_, artifact_id)
         if not self._repo.delete(artifact_id):
             raise NotFound(f"no {type_.value} artifact with id {artifact_id}")
         log.info("deleted %s %s by %s", artifact.type.value, artifact.id, principal.name)
@@ -142,9 +171,10 @@ class ArtifactService:
     def collect_orphans(self, grace_s: float = 0.0) -> int:
         """Delete blobs no artifact references that were last written more than `grace_s` ago.
         A write in flight (blobs stored, metadata not yet committed) is younger than any sensible
-        grace, so scheduled collection runs beside live traffic; 0 (reset) takes every orphan."""
+        grace, so scheduled collection runs beside live traffic; 0 (reset) takes every orphan.
+        Blobs staged by an open, unexpired transaction count as referenced."""
         written_before = time.time() - grace_s if grace_s > 0 else None
-        referenced = set(self._repo.referenced_digests())
+        referenced = set(self._repo.referenced_digests(self._clock()))
         removed = 0
         for digest in list(self._blobs.iter_digests(written_before)):
             if digest not in referenced:

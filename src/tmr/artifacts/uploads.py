@@ -18,6 +18,7 @@ Decisions:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -33,7 +34,14 @@ from typing import IO
 
 from tmr.artifacts.filekinds import classify
 from tmr.artifacts.models import FileKind
-from tmr.errors import InvalidInput, PayloadTooLarge
+from tmr.errors import (
+    DiskUnavailable,
+    InvalidInput,
+    PayloadTooLarge,
+    StorageUnavailable,
+    disk_full,
+    is_disk_full,
+)
 
 CHUNK_SIZE = 1024 * 1024
 GiB = 1024**3
@@ -112,7 +120,10 @@ class Spooler:
         self._limit = limits.max_upload_bytes
         self._digest = hashlib.sha256()
         self._size = 0
-        fd, name = tempfile.mkstemp(prefix="tmr-upload-", suffix=".zip", dir=tmp_dir)
+        try:
+            fd, name = tempfile.mkstemp(prefix="tmr-upload-", suffix=".zip", dir=tmp_dir)
+        except OSError as exc:
+            raise _spool_failed(exc) from exc
         self.path = Path(name)
         self._out = os.fdopen(fd, "wb")
 
@@ -121,17 +132,31 @@ class Spooler:
         if self._size > self._limit:
             raise PayloadTooLarge("upload exceeds the size limit", limit=self._limit)
         self._digest.update(chunk)
-        self._out.write(chunk)
+        try:
+            self._out.write(chunk)
+        except OSError as exc:
+            raise _spool_failed(exc) from exc
 
     def finish(self) -> SpooledUpload:
-        self._out.close()
+        try:
+            self._out.close()
+        except OSError as exc:
+            raise _spool_failed(exc) from exc
         if self._size == 0:
             raise InvalidInput("the upload is empty")
         return SpooledUpload(self.path, self._size, self._digest.hexdigest())
 
     def abort(self) -> None:
-        self._out.close()
+        with contextlib.suppress(OSError):  # buffered bytes that no longer fit: dropped anyway
+            self._out.close()
         self.path.unlink(missing_ok=True)
+
+
+def _spool_failed(exc: OSError) -> StorageUnavailable:
+    """The spool folder is full (DiskFull, 503 naming the disk) or unusable."""
+    if is_disk_full(exc):
+        return disk_full("an upload", exc)
+    return DiskUnavailable(f"the upload could not be spooled: {exc}")
 
 
 def spool_upload(chunks: Iterable[bytes], limits: UploadLimits, tmp_dir: Path | None = None) -> SpooledUpload:

@@ -144,16 +144,48 @@ def layout(entries: Sequence[ZipEntry], force_zip64: bool = False) -> tuple[list
 
 
 def read_range(
-    segments: Sequence[Segment], start: int, end: int, open_blob: Callable[[str, int, int], Iterator[bytes]]
+    segments: Sequence[Segment],
+    start: int,
+    end: int,
+    open_blob: Callable[[str, int, int], Iterator[bytes]],
+    *,
+    eager: bool = False,
 ) -> Iterator[bytes]:
-    """Bytes [start, end) of the package: header slices and blob ranges, nothing before `start`."""
-    for segment in segments:
-        seg_end = segment.offset + segment.length
-        if seg_end <= start or segment.offset >= end:
-            continue
-        lo = max(start, segment.offset) - segment.offset
-        hi = min(end, seg_end) - segment.offset
+    """Bytes [start, end) of the package: header slices and blob ranges, nothing before `start`.
+
+    With `eager`, the first blob in the range is opened before this returns (S3: its GET is
+    sent), so a store that cannot serve it fails the request before any byte is promised: a 503
+    naming the blob store, not a 200 cut after its headers."""
+    wanted = [
+        (
+            segment,
+            max(start, segment.offset) - segment.offset,
+            min(end, segment.offset + segment.length) - segment.offset,
+        )
+        for segment in segments
+        if segment.offset + segment.length > start and segment.offset < end
+    ]
+    first = (
+        next((i for i, (segment, _, _) in enumerate(wanted) if segment.data is None), None) if eager else None
+    )
+    opened = None
+    if first is not None:
+        segment, lo, hi = wanted[first]
+        assert segment.sha256 is not None
+        opened = open_blob(segment.sha256, lo, hi)
+    return _read(wanted, open_blob, first, opened)
+
+
+def _read(
+    wanted: Sequence[tuple[Segment, int, int]],
+    open_blob: Callable[[str, int, int], Iterator[bytes]],
+    first: int | None,
+    opened: Iterator[bytes] | None,
+) -> Iterator[bytes]:
+    for index, (segment, lo, hi) in enumerate(wanted):
         if segment.data is not None:
             yield segment.data[lo:hi]
+        elif index == first and opened is not None:
+            yield from opened
         elif segment.sha256 is not None:
             yield from open_blob(segment.sha256, lo, hi)

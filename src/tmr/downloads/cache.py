@@ -23,6 +23,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 log = logging.getLogger("tmr.downloads.cache")
 
@@ -61,25 +62,62 @@ class PackageCache:
 
     def filling(self, identity: str, length: int, chunks: Iterator[bytes]) -> Iterator[bytes]:
         """`chunks`, passed through while they are written to the cache; the file is named only
-        if every byte arrived (a client that leaves early leaves nothing behind)."""
+        if every byte arrived (a client that leaves early leaves nothing behind).
+
+        The cache is an optimisation: a write it cannot make (a full disk, a folder gone) drops
+        the partial file and the rest of the package still goes to the client, uncached."""
         final = self._name(identity)
         partial = self.root / f"{identity}{_PARTIAL}{secrets.token_hex(6)}"
+        out = self._open_partial(partial)
         written = 0
-        complete = False
         try:
-            with partial.open("wb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
-                    written += len(chunk)
-                    yield chunk
-            complete = written == length
+            for chunk in chunks:
+                if out is not None:
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:
+                        log.warning("package cache: not caching %s: %s", identity, exc)
+                        self._drop(out, partial)
+                        out = None
+                written += len(chunk)
+                yield chunk
+            if out is not None and written == length:
+                kept, out = out, None
+                if self._keep(kept, partial, final):
+                    self._evict()
         finally:
-            if complete:
-                os.replace(partial, final)
-                self._evict()
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    partial.unlink()
+            if out is not None:
+                self._drop(out, partial)
+
+    @staticmethod
+    def _keep(out: BinaryIO, partial: Path, final: Path) -> bool:
+        """Name the complete file; on a failure (its last bytes did not fit) drop it instead."""
+        try:
+            out.close()
+            os.replace(partial, final)
+        except OSError as exc:
+            log.warning("package cache: not caching %s: %s", final.name, exc)
+            with contextlib.suppress(OSError):
+                partial.unlink()
+            return False
+        return True
+
+    @staticmethod
+    def _open_partial(partial: Path) -> BinaryIO | None:
+        try:
+            return partial.open("wb")
+        except OSError as exc:
+            log.warning("package cache: cannot write %s: %s", partial.parent, exc)
+            return None
+
+    @staticmethod
+    def _drop(out: BinaryIO | None, partial: Path) -> None:
+        """Close and remove a partial file, whatever state its disk is in."""
+        if out is not None:
+            with contextlib.suppress(OSError):  # buffered bytes that no longer fit
+                out.close()
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
     def _evict(self) -> None:
         """Remove the least recently used files until the total is within the bound."""

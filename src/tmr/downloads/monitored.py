@@ -19,7 +19,7 @@ from tmr.accounts.models import Principal
 from tmr.artifacts.models import Artifact, FileEntry
 from tmr.artifacts.ziplayout import ZipEntry, layout, read_range
 from tmr.downloads.history import Door, DownloadEvent
-from tmr.errors import IntegrityError, MonitorRefused, TmrError
+from tmr.errors import IntegrityError, MonitorRefused, TmrError, disk_full, is_disk_full
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +83,15 @@ def refused_event(asked: Asked, error: TmrError) -> DownloadEvent:
 def spool(chunks: Iterator[bytes], path: Path) -> str:
     """Write `chunks` to `path` (a new file, readable by its owner only); their sha256."""
     hasher = hashlib.sha256()
-    with path.open("xb") as out:
-        for chunk in chunks:
-            hasher.update(chunk)
-            out.write(chunk)
+    try:
+        with path.open("xb") as out:
+            for chunk in chunks:
+                hasher.update(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        if is_disk_full(exc):  # a 503 naming the disk, not an unexpected 500
+            raise disk_full("a monitored download", exc) from exc
+        raise
     return hasher.hexdigest()
 
 

@@ -257,8 +257,10 @@ class MonitorSandbox:
         """Why `program` does not parse, in Node's words (`node --check`, in the same box, with
         the working folder's path taken out), or None when it parses."""
         text = validate_program(program)
+        # Its own time limit, not the run's: parsing is quick whatever the program does, and a
+        # short run limit must not make saving a monitor fail on a busy machine.
         limits = MonitorLimits(
-            time_s=min(self.limits.time_s, _SYNTAX_CHECK_S),
+            time_s=_SYNTAX_CHECK_S,
             memory_mib=self.limits.memory_mib,
             address_space_base_mib=self.limits.address_space_base_mib,
             max_output_bytes=self.limits.max_output_bytes,

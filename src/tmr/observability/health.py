@@ -13,6 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from tmr.errors import DiskFull
+from tmr.observability.disks import FolderState
 from tmr.observability.metrics import RequestMetrics, RequestSample
 
 log = logging.getLogger("tmr.health")
@@ -28,6 +30,9 @@ def probe(check: Callable[[], None], what: str) -> tuple[str, float, str | None]
     started = time.perf_counter()
     try:
         check()
+    except DiskFull:
+        log.warning("health probe failed: %s: disk full", what, exc_info=True)
+        return "critical", (time.perf_counter() - started) * 1000, f"{what}: the disk is full"
     except Exception:  # a health probe reports every failure, it never raises
         log.warning("health probe failed: %s unreachable", what, exc_info=True)
         return "critical", (time.perf_counter() - started) * 1000, f"{what} unreachable"
@@ -101,6 +106,34 @@ def store_component(
         "observed_at": _iso(now),
         "description": description,
         "metrics": {"probe_latency_ms": round(latency_ms, 3), **extra},
+        "issues": issues,
+    }
+
+
+def disk_component(folders: list[FolderState], now: float) -> dict[str, Any]:
+    """The local folders the registry writes: critical when one refuses a write (a full disk)."""
+    issues = [
+        {
+            "code": "disk_full" if f.free_bytes == 0 else "disk_unwritable",
+            "severity": "error",
+            "summary": f.problem,
+        }
+        for f in folders
+        if f.problem is not None
+    ]
+    free = [f.free_bytes for f in folders if f.free_bytes is not None]
+    metrics: dict[str, Any] = {
+        f"{f.role.replace(' ', '_')}_free_bytes": f.free_bytes for f in folders if f.free_bytes is not None
+    }
+    if free:
+        metrics["free_bytes_min"] = min(free)
+    return {
+        "id": "disk",
+        "display_name": "Local disk",
+        "status": "critical" if issues else ("ok" if folders else "unknown"),
+        "observed_at": _iso(now),
+        "description": "local folders the registry writes: " + ", ".join(f.role for f in folders),
+        "metrics": metrics,
         "issues": issues,
     }
 

@@ -11,7 +11,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tmr.artifacts.models import ArtifactType
-from tmr.observability.health import api_component, overall, store_component, upstream_component
+from tmr.observability.disks import DiskProbe
+from tmr.observability.health import (
+    api_component,
+    disk_component,
+    overall,
+    store_component,
+    upstream_component,
+)
 from tmr.observability.metrics import RequestMetrics
 
 
@@ -38,10 +45,12 @@ class HealthService:
         blobs: tuple[str, Callable[[], None]],
         upstreams: Callable[[], Sequence[Upstream]],
         metrics: RequestMetrics,
+        disks: DiskProbe | None = None,
     ) -> None:
         self._counts = counts
         self._database = database
         self._blobs = blobs
+        self._disks = disks
         self._upstreams = upstreams
         self._metrics = metrics
 
@@ -80,6 +89,8 @@ class HealthService:
                 for client in self._upstreams()
             ],
         ]
+        if self._disks is not None:
+            components.insert(3, disk_component(self._disks.check(), now))
         return {
             "status": overall(components),
             "components": components,

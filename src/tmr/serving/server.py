@@ -22,9 +22,12 @@ APP = "tmr.asgi:app"
 Server = Literal["sendfile", "uvicorn", "granian"]
 
 
-def run(server: Server, host: str, port: int, workers: int) -> None:
-    """Serve `tmr.asgi:app` on host:port with `workers` processes until stopped."""
+def run(server: Server, host: str, port: int, workers: int, fd: int | None = None) -> None:
+    """Serve `tmr.asgi:app` on host:port, or on the inherited listening socket `fd`, with `workers`
+    processes until stopped."""
     if server == "granian":
+        if fd is not None:
+            raise InvalidInput("TMR_SERVER=granian binds its own address: give --host/--port, not --fd")
         _run_granian(host, port, workers)
         return
     extra: dict[str, object] = {}
@@ -32,15 +35,15 @@ def run(server: Server, host: str, port: int, workers: int) -> None:
         from tmr.serving.sendfile import SendfileProtocol
 
         extra = {"loop": "asyncio", "http": SendfileProtocol}
+    where: dict[str, object] = {"host": host, "port": port} if fd is None else {"fd": fd}
     uvicorn.run(
         APP,
-        host=host,
-        port=port,
         workers=workers,
         log_level="warning",
         access_log=False,
         proxy_headers=True,
         timeout_graceful_shutdown=10,
+        **where,  # type: ignore[arg-type]
         **extra,  # type: ignore[arg-type]
     )
 

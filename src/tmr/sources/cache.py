@@ -17,8 +17,11 @@ T = TypeVar("T")
 
 
 class TTLCache(Generic[T]):
-    def __init__(self, ttl_s: float = 600.0, max_entries: int = 1024) -> None:
+    def __init__(
+        self, ttl_s: float = 600.0, max_entries: int = 1024, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._ttl = ttl_s
+        self._clock = clock  # seconds from any origin: only differences are used
         self._max = max_entries
         self._values: OrderedDict[str, tuple[float, T]] = OrderedDict()
         self._inflight: dict[str, threading.Lock] = {}
@@ -37,7 +40,7 @@ class TTLCache(Generic[T]):
                     return hit[1]
             value = compute()
             with self._guard:
-                self._values[key] = (time.monotonic(), value)
+                self._values[key] = (self._clock(), value)
                 self._values.move_to_end(key)
                 while len(self._values) > self._max:
                     self._values.popitem(last=False)
@@ -46,7 +49,7 @@ class TTLCache(Generic[T]):
 
     def _fresh(self, key: str) -> tuple[float, T] | None:
         hit = self._values.get(key)
-        if hit is not None and time.monotonic() - hit[0] <= self._ttl:
+        if hit is not None and self._clock() - hit[0] <= self._ttl:
             return hit
         return None
 

@@ -164,7 +164,9 @@ class GitHubSource:
             try:
                 listed = response.json() if response.content else []
             except ValueError as exc:
-                raise UpstreamUnavailable("GitHub sent invalid JSON for the repository's tags") from exc
+                raise UpstreamUnavailable(
+                    "GitHub sent invalid JSON for the repository's tags", component=self._client.component
+                ) from exc
             tags += [
                 GitTag(str(tag["name"]), str(tag["commit"]["sha"]))
                 for tag in (listed if isinstance(listed, list) else [])

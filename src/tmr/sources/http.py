@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tmr.errors import NotFound, UpstreamForbidden, UpstreamTooLarge, UpstreamUnavailable
+from tmr.errors import NotFound, UpstreamDown, UpstreamForbidden, UpstreamTooLarge, UpstreamUnavailable
 
 log = logging.getLogger("tmr.sources")
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -81,6 +81,8 @@ class UpstreamClient:
         body_limit: int = DEFAULT_BODY_LIMIT,
     ) -> None:
         self.name = name
+        # How answers name this upstream (`upstream:huggingface`, `upstream:github`).
+        self.component = "upstream:" + "".join(c for c in name.lower() if c.isalnum())
         self.body_limit = body_limit
         self.base_url = base_url.rstrip("/")
         headers = {"User-Agent": "tmr-registry/0.1", **(extra_headers or {})}
@@ -143,9 +145,15 @@ class UpstreamClient:
             if attempt < self._retries:
                 log.info("retrying %s %s after %s", method, url, last_error)
                 self._sleep_before_retry(attempt, response)
+        raise self._down(url, last_error)
+
+    def _down(self, url: str, error: str) -> UpstreamDown:
+        """Record a failure after retries (health reads it) and say so: 503 naming the upstream."""
         self.failures += 1
-        self.last_failure = (self._stamp(), f"{url}: {last_error}")
-        raise UpstreamUnavailable(f"{self.name} did not answer {url}: {last_error}", upstream=self.name)
+        self.last_failure = (self._stamp(), f"{url}: {error}")
+        return UpstreamDown(
+            f"{self.name} did not answer {url}: {error}", upstream=self.name, component=self.component
+        )
 
     def request(self, method: str, path: str, *, limit: int | None = None, **kwargs: Any) -> httpx.Response:
         """A buffered response, any non-retryable status (callers decide what a 404 means). The
@@ -155,6 +163,8 @@ class UpstreamClient:
         what = f"{self.name}'s answer to {path}" + (" (TMR_UPSTREAM_BODY_LIMIT)" if limit is None else "")
         try:
             body = self._read_capped(response, self.body_limit if limit is None else limit, what)
+        except httpx.TransportError as exc:  # the connection dropped mid-answer
+            raise self._down(self.url(path), f"{type(exc).__name__}: {exc}") from exc
         finally:
             response.close()
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
@@ -171,7 +181,9 @@ class UpstreamClient:
         try:
             return response.json()
         except ValueError as exc:
-            raise UpstreamUnavailable(f"{self.name} sent invalid JSON for {path}") from exc
+            raise UpstreamUnavailable(
+                f"{self.name} sent invalid JSON for {path}", upstream=self.name, component=self.component
+            ) from exc
 
     def raise_for_status(self, response: httpx.Response, missing: str) -> None:
         # The Hub answers 401 "RepoNotFound" for repositories it will not admit exist (private).
@@ -180,10 +192,16 @@ class UpstreamClient:
             raise NotFound(f"{self.name}: {missing}")
         if response.status_code in (401, 403):
             raise UpstreamForbidden(
-                f"{self.name} refused access ({response.status_code}): {missing}", upstream=self.name
+                f"{self.name} refused access ({response.status_code}): {missing}",
+                upstream=self.name,
+                component=self.component,
             )
         if response.status_code >= 400:
-            raise UpstreamUnavailable(f"{self.name} answered HTTP {response.status_code}", upstream=self.name)
+            raise UpstreamUnavailable(
+                f"{self.name} answered HTTP {response.status_code}",
+                upstream=self.name,
+                component=self.component,
+            )
 
     @contextlib.contextmanager
     def stream(
@@ -200,5 +218,7 @@ class UpstreamClient:
             if limit is not None:
                 check_declared_length(response, limit, what or f"{self.name}'s answer to {path}")
             yield response
+        except httpx.TransportError as exc:  # the connection dropped mid-answer, here or in the caller
+            raise self._down(self.url(path), f"{type(exc).__name__}: {exc}") from exc
         finally:
             response.close()

@@ -80,7 +80,9 @@ class HuggingFaceSource:
             self._api_path(ref), params={"blobs": "true"}, missing=f"{what} {ref.repo_id} not found"
         )
         if not isinstance(info, dict):
-            raise UpstreamUnavailable("Hugging Face sent an unexpected repository description")
+            raise UpstreamUnavailable(
+                "Hugging Face sent an unexpected repository description", component=self._client.component
+            )
         revision = str(info.get("sha") or ref.revision or "main")
         notes: list[str] = []
         files, refused = self._fetch_small(self._files(ref, info, revision, notes), notes)
@@ -125,7 +127,9 @@ class HuggingFaceSource:
         try:
             refs = response.json()
         except ValueError as exc:
-            raise UpstreamUnavailable("Hugging Face sent invalid JSON for the repository's refs") from exc
+            raise UpstreamUnavailable(
+                "Hugging Face sent invalid JSON for the repository's refs", component=self._client.component
+            ) from exc
         listed = refs.get("tags") if isinstance(refs, dict) else None
         return [
             GitTag(str(tag["name"]), str(tag["targetCommit"]))
@@ -139,7 +143,12 @@ class HuggingFaceSource:
         files: list[UpstreamFile] = []
         unsafe: list[str] = []
         prefix = f"{ref.subpath.strip('/')}/" if ref.subpath else ""
-        for sibling in info.get("siblings") or []:
+        siblings = info.get("siblings") or []
+        if not isinstance(siblings, list) or not all(isinstance(s, dict) for s in siblings):
+            raise UpstreamUnavailable(
+                "Hugging Face sent an unexpected file listing", component=self._client.component
+            )
+        for sibling in siblings:
             path = sibling.get("rfilename")
             if not isinstance(path, str) or (prefix and not path.startswith(prefix)):
                 continue
@@ -148,13 +157,12 @@ class HuggingFaceSource:
             except InvalidInput:  # `..`, a backslash: fetching it would leave the repository
                 unsafe.append(path)
                 continue
-            lfs = sibling.get("lfs") or {}
-            if lfs.get("sha256"):
-                digest: str | None = sha256_digest(str(lfs["sha256"]))
-                size = int(lfs.get("size") or sibling.get("size") or 0)
-            else:
-                digest = git_digest(str(sibling["blobId"])) if sibling.get("blobId") else None
-                size = int(sibling.get("size") or 0)
+            try:
+                digest, size = _digest_and_size(sibling)
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise UpstreamUnavailable(
+                    f"Hugging Face sent an unexpected description of {path}", component=self._client.component
+                ) from exc
             files.append(
                 UpstreamFile(
                     path=path,
@@ -217,3 +225,12 @@ class HuggingFaceSource:
         never more than the listed size is read; `limit` refuses a larger declared length)."""
         with self._client.stream(file.download_url, limit=limit, what=what) as response:
             yield from checked(response.iter_bytes(1024 * 1024), file.upstream_digest, file.size, file.path)
+
+
+def _digest_and_size(sibling: dict[str, Any]) -> tuple[str | None, int]:
+    """A listed file's upstream digest (LFS sha256, else git blob id) and size."""
+    lfs = sibling.get("lfs") or {}
+    if lfs.get("sha256"):
+        return sha256_digest(str(lfs["sha256"])), int(lfs.get("size") or sibling.get("size") or 0)
+    digest = git_digest(str(sibling["blobId"])) if sibling.get("blobId") else None
+    return digest, int(sibling.get("size") or 0)

@@ -7,6 +7,7 @@ transaction, so a failure leaves nothing half-written.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from psycopg.types.string import ByteaBinaryLoader
@@ -23,12 +24,21 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
     update,
 )
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
-from tmr.artifacts.interfaces import NameFilter, Scope, StoredRating, TextMatcher
+from tmr.artifacts.interfaces import (
+    ArtifactChange,
+    ChangeKind,
+    NameFilter,
+    Scope,
+    Settlement,
+    StoredRating,
+    TextMatcher,
+)
 from tmr.artifacts.models import (
     Artifact,
     ArtifactLink,
@@ -52,8 +62,12 @@ from tmr.storage.tables import (
     KeyValueRow,
     LinkRow,
     RatingRow,
+    TransactionBlobRow,
+    TransactionCommandRow,
+    TransactionRow,
     table,
 )
+from tmr.storage.transactions import delete_transactions
 
 
 def _summary(row: Any) -> ArtifactSummary:
@@ -61,6 +75,11 @@ def _summary(row: Any) -> ArtifactSummary:
     return ArtifactSummary(id=row.id, name=row.name, type=ArtifactType(row.type), version=row.version)
 
 
+# What replacing an artifact's content writes (its id, seq and creation stay).
+_REPLACED = (
+    "type", "name", "url", "source", "readme", "card", "license", "upstream", "version",
+    "visibility", "notes", "size_bytes", "updated_at", "updated_by",
+)  # fmt: skip
 _LISTED = (ArtifactRow.id, ArtifactRow.name, ArtifactRow.type, ArtifactRow.version)
 
 # An artifact's read, built once (storage/sessions.py, `_reading`): every download makes it.
@@ -297,6 +316,100 @@ class SqlMetadataStore(SqlAccountRows):
         with self._write() as session:
             for table in (FileRow, KeyRow, LinkRow, RatingRow, ArtifactRow, AuditRow):
                 session.execute(delete(table))
+            delete_transactions(session)
+
+    def apply(self, changes: Sequence[ArtifactChange], settlement: Settlement) -> None:
+        """One database transaction: the settled transaction's row first (open and unexpired, or
+        nothing happens), then each artifact change in order (a replace or delete conditional
+        on the `updated_at` its writer read), then the audit entries. Any conflict rolls all of
+        it back; a process killed before the commit leaves it all as it was."""
+        with self._write() as session:
+            seq = self._settle(session, settlement)
+            for change in changes:
+                try:
+                    with session.begin_nested():
+                        self._change(session, change)
+                except SqlIntegrityError as exc:
+                    raise self._taken(session, change) from exc
+            for change in changes:
+                if change.audit is not None:
+                    insert_audit(session, change.audit)
+            for index, result in enumerate(settlement.results):
+                session.execute(
+                    update(TransactionCommandRow)
+                    .where(
+                        TransactionCommandRow.transaction_seq == seq, TransactionCommandRow.position == index
+                    )
+                    .values(result=result)
+                )
+
+    @staticmethod
+    def _settle(session: Session, settlement: Settlement) -> int:
+        """Flip the transaction from open to committed: only one execute can."""
+        done = session.execute(
+            update(TransactionRow)
+            .where(
+                TransactionRow.id == settlement.transaction_id,
+                TransactionRow.state == "open",
+                TransactionRow.expires_at > settlement.at,
+            )
+            .values(state="committed", finished_at=settlement.at)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"transaction {settlement.transaction_id} is no longer open", index=None)
+        seq = session.scalar(select(TransactionRow.seq).where(TransactionRow.id == settlement.transaction_id))
+        assert seq is not None  # the row just updated
+        return seq
+
+    @staticmethod
+    def _change(session: Session, change: ArtifactChange) -> None:
+        artifact = change.artifact
+        if change.kind is ChangeKind.CREATE:
+            row = ArtifactRow(id=artifact.id)
+            _fill_row(row, artifact)
+            session.add(row)
+            session.flush()
+            _add_children(session, row.seq, artifact)
+            session.flush()
+            return
+        # Locked until the commit (PostgreSQL; SQLite has one writer): the write below cannot miss.
+        current = session.scalar(
+            select(ArtifactRow.seq)
+            .where(ArtifactRow.id == artifact.id, ArtifactRow.updated_at == change.expected)
+            .with_for_update()
+        )
+        if current is None:
+            raise Conflict(
+                f"{artifact.type.value} {artifact.id} changed or was deleted since the command was appended",
+                index=change.index,
+            )
+        if change.kind is ChangeKind.REPLACE:
+            values = ArtifactRow()
+            _fill_row(values, artifact)
+            replaced = {c: getattr(values, c) for c in _REPLACED}
+            session.execute(update(ArtifactRow).where(ArtifactRow.seq == current).values(**replaced))
+        for child in (FileRow, KeyRow, LinkRow, RatingRow):
+            session.execute(delete(child).where(child.artifact_seq == current))
+        if change.kind is ChangeKind.DELETE:
+            session.execute(delete(ArtifactRow).where(ArtifactRow.seq == current))
+        else:
+            _add_children(session, current, artifact)
+        session.flush()
+
+    @staticmethod
+    def _taken(session: Session, change: ArtifactChange) -> Conflict:
+        """Why a change's insert was refused: its source is registered already (another
+        transaction or a single door got there first), or its id is (a collision)."""
+        artifact = change.artifact
+        if session.scalar(
+            select(ArtifactRow.id).where(
+                ArtifactRow.type == artifact.type.value, ArtifactRow.url == artifact.url
+            )
+        ):
+            return Conflict(
+                f"a {artifact.type.value} with url {artifact.url} is already registered", index=change.index
+            )
+        return Conflict(f"artifact id {artifact.id} is taken", index=change.index)
 
     def page(
         self,
@@ -448,11 +561,16 @@ class SqlMetadataStore(SqlAccountRows):
                     .values(safety=file.safety, kind=file.kind.value)
                 )
 
-    def referenced_digests(self) -> Iterator[str]:
+    def referenced_digests(self, now: datetime | None = None) -> Iterator[str]:
+        staged = select(TransactionBlobRow.sha256).join(
+            TransactionRow, TransactionRow.seq == TransactionBlobRow.transaction_seq
+        )
+        staged = staged.where(TransactionRow.state == "open")
+        if now is not None:
+            staged = staged.where(TransactionRow.expires_at > now)
         with self._read() as session:
-            result = session.execute(
-                select(FileRow.sha256).where(FileRow.sha256.is_not(None)).distinct()
-            ).scalars()
+            files = select(FileRow.sha256).where(FileRow.sha256.is_not(None))
+            result = session.execute(union(files, staged)).scalars()
             for digest in result:
                 if digest:
                     yield digest

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tmr.errors import InvalidInput, StorageUnavailable
+from tmr.errors import DatabaseUnavailable, DiskFull, InvalidInput
 from tmr.serving.loop import WouldWait, may_wait
 from tmr.storage.database import BUSY_TIMEOUT_MS
 
@@ -23,13 +23,21 @@ def unstorable(text: str) -> bool:
     return "\0" in text
 
 
+def _disk_full(exc: OperationalError | InterfaceError) -> bool:
+    """SQLite's SQLITE_FULL ("database or disk is full"): the registry's own disk. (PostgreSQL's
+    full disk is its server's, reported as the database.)"""
+    return "database or disk is full" in str(exc.orig).lower()
+
+
 @contextlib.contextmanager
 def available() -> Iterator[None]:
     """A database that cannot be reached is a StorageUnavailable (503), not an unexpected 500."""
     try:
         yield
     except (OperationalError, InterfaceError) as exc:
-        raise StorageUnavailable(f"metadata store unavailable: {exc.orig}") from exc
+        if _disk_full(exc):
+            raise DiskFull(f"metadata store unavailable: {exc.orig}") from exc
+        raise DatabaseUnavailable(f"metadata store unavailable: {exc.orig}") from exc
     except DataError as exc:  # a value the database cannot hold (PostgreSQL text refuses NUL)
         raise InvalidInput(f"the metadata store refused a value: {exc.orig}") from exc
 

@@ -333,3 +333,64 @@ class SearchHitRow(Base):
     client: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+
+
+class TransactionRow(Base):
+    """A transaction of several artifact changes (0009): open until executed, abandoned or past
+    `expires_at`. Its flip from open to committed is written in the same database transaction as
+    the artifacts it changes."""
+
+    __tablename__ = "transactions"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    owner: Mapped[str] = mapped_column(String(256), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    commands: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    __table_args__ = (
+        Index("ix_transactions_owner_seq", "owner", "seq"),
+        Index("ix_transactions_state_expires_at", "state", "expires_at"),
+    )
+
+
+class TransactionCommandRow(Base):
+    """One command of a transaction, in order. `target_key` (a hash of the artifact id, or of the
+    type and source a new artifact would take) is unique per transaction: a transaction touches
+    an artifact once. `staged` lists an upload's files, already stored as blobs."""
+
+    __tablename__ = "transaction_commands"
+
+    transaction_seq: Mapped[int] = mapped_column(
+        ForeignKey("transactions.seq", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    op: Mapped[str] = mapped_column(String(16), nullable=False)
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    url: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(String(512))
+    artifact_id: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[str | None] = mapped_column(String(128))
+    revision: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    staged: Mapped[list[Any] | None] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    target_key: Mapped[str] = mapped_column(String(64), nullable=False)
+
+    __table_args__ = (Index("ix_transaction_commands_target", "transaction_seq", "target_key", unique=True),)
+
+
+class TransactionBlobRow(Base):
+    """A blob staged by a transaction's upload: referenced (kept from orphan collection) while the
+    transaction is open and unexpired."""
+
+    __tablename__ = "transaction_blobs"
+
+    transaction_seq: Mapped[int] = mapped_column(
+        ForeignKey("transactions.seq", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)

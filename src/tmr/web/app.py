@@ -13,6 +13,7 @@ from tmr.web.pages import (
     health,
     register,
     static,
+    transactions,
     upload,
     users,
     workload,
@@ -28,6 +29,7 @@ PAGE_MODULES = (
     workload,
     register,
     upload,
+    transactions,
     users,
     admin,
 )

@@ -81,7 +81,9 @@ def _problem(error: dict[str, Any]) -> str:
 
 class PageRoute(APIRoute):
     def __init__(self, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("include_in_schema", False)
+        # Pages are HTML behind a session cookie and a CSRF token, not API: never in /openapi.json.
+        # (Assigned, not defaulted: FastAPI always passes the argument, True unless told otherwise.)
+        kwargs["include_in_schema"] = False
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -95,7 +97,12 @@ class PageRoute(APIRoute):
             except TmrError as exc:
                 if exc.status_code >= 500:
                     log.warning("%s: %s", exc.code, exc.message)
-                response = error_page(request, exc.status_code, exc.message, exc.details or None)
+                # The API's words (a store's failure names its component, never the driver's text).
+                message, details = exc.public()
+                response = error_page(request, exc.status_code, message, details or None)
+                retry_after = details.get("retry_after")
+                if isinstance(retry_after, int) and not isinstance(retry_after, bool):
+                    response.headers["Retry-After"] = str(retry_after)
             except RequestValidationError as exc:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', '')}"

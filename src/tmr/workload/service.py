@@ -20,6 +20,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -66,7 +67,9 @@ class WorkloadService:
         *,
         inline: bool,
         keep: int = KEEP_RUNS,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._now = clock  # start times, deadlines and ends: one clock, which tests can set
         self._store = store
         self._artifacts = artifacts
         self._accounts = accounts
@@ -106,7 +109,7 @@ class WorkloadService:
         except (InvalidInput, NotFound) as exc:
             raise type(exc)(exc.message, fields={"artifact_id": exc.message}) from exc
         limit = min(time_limit_s, self.bounds.max_time_limit_s)  # inline: clamped, as the page says
-        now = datetime.now(UTC)
+        now = self._now()
         run = WorkloadRun(
             id=new_run_id(),
             started_by=principal.name,
@@ -168,7 +171,7 @@ class WorkloadService:
             done, failed = measurement.done, measurement.errors
             results = summarise(measurement)
             await asyncio.to_thread(
-                self._store.finish, run.id, RunStatus.FINISHED, done, failed, results, None, datetime.now(UTC)
+                self._store.finish, run.id, RunStatus.FINISHED, done, failed, results, None, self._now()
             )
         except asyncio.CancelledError:
             # The serving process is stopping: say so now rather than when the deadline passes.
@@ -187,7 +190,7 @@ class WorkloadService:
 
     def _end_quietly(self, run_id: str, status: RunStatus, done: int, failed: int, message: str) -> None:
         try:
-            self._store.finish(run_id, status, done, failed, None, message, datetime.now(UTC))
+            self._store.finish(run_id, status, done, failed, None, message, self._now())
         except Exception:
             log.warning("could not record the end of workload %s", run_id, exc_info=True)
 
@@ -195,7 +198,7 @@ class WorkloadService:
     def runs(self, principal: Principal) -> list[WorkloadRun]:
         """The kept runs, newest first."""
         _admin(principal)
-        now = datetime.now(UTC)
+        now = self._now()
         return [_as_of(run, now) for run in self._store.recent(self._keep)]
 
     def run(self, principal: Principal, run_id: str) -> WorkloadRun:
@@ -203,7 +206,7 @@ class WorkloadService:
         found = self._store.get(run_id) if run_id.isdigit() and len(run_id) <= 32 else None
         if found is None:
             raise NotFound(f"no workload run with id {run_id}")
-        return _as_of(found, datetime.now(UTC))
+        return _as_of(found, self._now())
 
     def compare(self, principal: Principal, first_id: str, second_id: str) -> Comparison:
         """`second` against `first` (the baseline), metric by metric."""

@@ -4,16 +4,42 @@ from the form, watch it finish, read its numbers, follow a longer run live, comp
 from __future__ import annotations
 
 import re
+import zipfile
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser.ui import check_page, sign_in
 from tests.processes import ServerProcess
+from tests.zips import model_files, safetensors_bytes, zip_bytes
+
+HEAVY = "workload-heavy"
 
 
-def start_run(page: Page, base_url: str, clients: str, requests: str, time_limit_s: str) -> str:
+def upload_heavy_model(server: ServerProcess) -> None:
+    """A model whose package is 16 MiB of incompressible weights: 10,000 downloads of it are 160 GiB,
+    which no client reading in Python fetches in a few seconds, so the time limit must end the run."""
+    files = model_files(weights=safetensors_bytes((2048, 2048), seed=11))
+    response = httpx.post(
+        f"{server.url}/artifact/model/upload",
+        params={"name": HEAVY},
+        content=zip_bytes(files, method=zipfile.ZIP_STORED),
+        headers={**server.headers, "Content-Type": "application/zip"},
+        timeout=120,
+    )
+    assert response.status_code == 201, response.text
+
+
+def start_run(
+    page: Page,
+    base_url: str,
+    clients: str,
+    requests: str,
+    time_limit_s: str,
+    artifact: str = "bert-base-uncased",
+) -> str:
     page.goto(f"{base_url}/ui/workload")
-    page.get_by_label("Artifact").select_option(label="bert-base-uncased (model)")
+    page.get_by_label("Artifact").select_option(label=f"{artifact} (model)")
     page.get_by_label("Clients").fill(clients)
     page.get_by_label("Requests").fill(requests)
     page.get_by_label("Time limit (seconds)").fill(time_limit_s)
@@ -45,7 +71,8 @@ def test_an_admin_runs_the_workload_and_compares_runs(
     check_page(page, "workload-run-finished")
 
     # A run bounded by its time limit: followed live while it runs, then stopped by the limit.
-    second = start_run(page, ui_server.url, "2", "10000", "6")
+    upload_heavy_model(ui_server)
+    second = start_run(page, ui_server.url, "2", "10000", "6", artifact=HEAVY)
     expect(page.get_by_text("Refresh")).to_be_visible()
     check_page(page, "workload-run-running")
     expect(page.locator("#run-progress")).not_to_have_attribute("value", "0", timeout=30_000)

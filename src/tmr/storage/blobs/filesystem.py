@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tmr.errors import NotFound, StorageUnavailable
+from tmr.errors import BlobStoreUnavailable, NotFound, StorageUnavailable, disk_full, is_disk_full
 from tmr.storage.blobs.base import (
     CHUNK_SIZE,
     StoredBlob,
@@ -69,7 +69,7 @@ class FilesystemBlobStore:
             self._tmp.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(prefix="put-", dir=self._tmp)
         except OSError as exc:
-            raise StorageUnavailable("blob directory is not writable", root=str(self.root)) from exc
+            raise _unwritable(exc, root=str(self.root)) from exc
         tmp_path = Path(tmp_name)
         try:
             digest, size = self._write_hashing(fd, chunks)
@@ -81,9 +81,9 @@ class FilesystemBlobStore:
                 tmp_path.unlink(missing_ok=True)
                 os.utime(final)
             else:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.chmod(tmp_path, _BLOB_MODE)
-                os.replace(tmp_path, final)
+                _guarded(final.parent.mkdir, parents=True, exist_ok=True)  # a directory takes space too
+                _guarded(os.chmod, tmp_path, _BLOB_MODE)
+                _guarded(os.replace, tmp_path, final)
                 _fsync_dir(final.parent)
             return StoredBlob(sha256=digest, size=size)
         except BaseException:
@@ -94,7 +94,8 @@ class FilesystemBlobStore:
     def _write_hashing(fd: int, chunks: Iterable[bytes]) -> tuple[str, int]:
         hasher = hashlib.sha256()
         size = 0
-        with os.fdopen(fd, "wb") as out:
+        out = os.fdopen(fd, "wb")
+        try:
             # Errors of the source (an upstream dropping the connection is an OSError too) pass
             # through untouched; only failures of our own writes mean the store is unusable.
             for chunk in chunks:
@@ -105,6 +106,11 @@ class FilesystemBlobStore:
                 size += len(chunk)
             _guarded(out.flush)
             _guarded(os.fsync, out.fileno())
+        finally:
+            # After a failed write the buffer still holds bytes that do not fit: closing would
+            # raise that failure again, over the error that says what happened.
+            with contextlib.suppress(OSError):
+                out.close()
         return hasher.hexdigest(), size
 
     def put_bytes(self, data: bytes) -> StoredBlob:
@@ -188,16 +194,23 @@ class FilesystemBlobStore:
                 os.close(fd)
                 os.unlink(name)
         except OSError as exc:
-            raise StorageUnavailable(
-                "blob directory is not writable", root=str(self.root), error=str(exc)
-            ) from exc
+            raise _unwritable(exc, root=str(self.root), error=str(exc)) from exc
 
 
-def _guarded(write: Callable[..., object], *args: Any) -> None:
+def _unwritable(exc: OSError, **details: Any) -> StorageUnavailable:
+    """A failed write of our own: the disk is full, or the directory is unusable."""
+    if is_disk_full(exc):
+        return disk_full("a blob", exc)
+    return BlobStoreUnavailable("blob directory is not writable", **details)
+
+
+def _guarded(write: Callable[..., object], *args: Any, **kwargs: Any) -> None:
     try:
-        write(*args)
+        write(*args, **kwargs)
     except OSError as exc:
-        raise StorageUnavailable("could not write blob", error=str(exc)) from exc
+        if is_disk_full(exc):
+            raise disk_full("a blob", exc) from exc
+        raise BlobStoreUnavailable("could not write blob", error=str(exc)) from exc
 
 
 def _subdirs(path: Path) -> Iterator[os.DirEntry[str]]:

@@ -16,7 +16,15 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tmr.errors import IntegrityError, InvalidInput, NotFound, StorageUnavailable
+from tmr.errors import (
+    BlobStoreUnavailable,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    StorageUnavailable,
+    disk_full,
+    is_disk_full,
+)
 from tmr.storage.blobs.base import (
     CHUNK_SIZE,
     StoredBlob,
@@ -78,7 +86,7 @@ def _unavailable(action: str, exc: Exception, **details: Any) -> StorageUnavaila
     """Any S3 failure that is not a missing blob: the store is unusable (down, misconfigured, denied)."""
     if isinstance(exc, ClientError):
         details.update(code=_error_code(exc), status=_status(exc))
-    return StorageUnavailable(f"S3 {action} failed: {exc}", **details)
+    return BlobStoreUnavailable(f"S3 {action} failed: {exc}", **details)
 
 
 class S3BlobStore:
@@ -351,7 +359,7 @@ class S3BlobStore:
                         Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
                     )
                     if answer.get("Errors"):
-                        raise StorageUnavailable(
+                        raise BlobStoreUnavailable(
                             "S3 delete_objects failed", prefix=prefix, errors=answer["Errors"][:5]
                         )
                     removed += len(keys)
@@ -438,7 +446,10 @@ class _Spool:
     def __exit__(self, *exc_info: object) -> None:
         self._chunks = []
         if self._file is not None:
-            self._file.close()  # a NamedTemporaryFile: closing deletes it
+            # A NamedTemporaryFile: closing deletes it, even when flushing what a full disk
+            # refused fails again (that failure is already the error being raised).
+            with contextlib.suppress(OSError):
+                self._file.close()
 
     @property
     def path(self) -> str | None:
@@ -450,25 +461,37 @@ class _Spool:
             return
         self._hasher.update(chunk)
         self.size += len(chunk)
-        if self._file is None and self.size > self._max_memory:
-            self._file = tempfile.NamedTemporaryFile(prefix="tmr-blob-")  # noqa: SIM115 (closed in __exit__)
-            for buffered in self._chunks:
-                self._file.write(buffered)
-            self._chunks = []
-        if self._file is not None:
-            self._file.write(chunk)
-        else:
-            self._chunks.append(bytes(chunk))
+        try:
+            if self._file is None and self.size > self._max_memory:
+                self._file = tempfile.NamedTemporaryFile(prefix="tmr-blob-")  # noqa: SIM115 (closed in __exit__)
+                for buffered in self._chunks:
+                    self._file.write(buffered)
+                self._chunks = []
+            if self._file is not None:
+                self._file.write(chunk)
+            else:
+                self._chunks.append(bytes(chunk))
+        except OSError as exc:  # the local temporary folder, not S3
+            raise _spool_failed(exc) from exc
 
     def flush(self) -> None:
         if self._file is not None:
-            self._file.flush()
+            try:
+                self._file.flush()
+            except OSError as exc:
+                raise _spool_failed(exc) from exc
 
     def getvalue(self) -> bytes:
         return b"".join(self._chunks)
 
     def hexdigest(self) -> str:
         return self._hasher.hexdigest()
+
+
+def _spool_failed(exc: OSError) -> StorageUnavailable:
+    if is_disk_full(exc):
+        return disk_full("a blob's temporary copy", exc)
+    return BlobStoreUnavailable(f"could not spool a blob to the temporary folder: {exc}")
 
 
 def _stream(body: StreamingBody, key: str) -> Iterator[bytes]:
