@@ -69,6 +69,9 @@ def served(tmp_path: Path) -> Iterator[tuple[int, list[Message]]]:
     )
     server = uvicorn.Server(config)
     listener = socket.socket()
+    # A small send buffer (inherited by every accepted socket) makes the kernel take a file a
+    # piece at a time, so each test also covers sends that wait for the socket to drain.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
     listener.bind(("127.0.0.1", 0))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listener])), daemon=True)
     thread.start()
@@ -216,3 +219,22 @@ def test_a_file_shorter_than_its_count_ends_the_connection(
     else:
         assert DATA[-10:] in body  # what exists was sent, then the answer was cut, not terminated
         assert not body.endswith(b"0\r\n\r\n")
+
+
+def test_a_slow_reader_gets_every_byte_and_the_connection_reads_again(
+    served: tuple[int, list[Message]],
+) -> None:
+    """A small receive buffer makes the kernel refuse most of the file at first: the send waits
+    for the socket to drain many times over, and reading, paused meanwhile, resumes, or the
+    second request on the connection would never be answered."""
+    port, _ = served
+    with socket.socket() as conn:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        conn.settimeout(30)
+        conn.connect(("127.0.0.1", port))
+        for target in ("/path", "/zero?offset=3&count=700001"):
+            conn.sendall(f"GET {target} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+            status, _headers, body = _read_response(conn)
+            assert status == 200
+            expected = DATA if target == "/path" else DATA[3:700004]
+            assert body == expected

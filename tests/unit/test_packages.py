@@ -330,6 +330,44 @@ def test_a_digest_that_contradicts_the_kept_one_is_an_integrity_error(tmp_path: 
     assert digests.known(package) == expected
 
 
+class CountingState(State):
+    def __init__(self) -> None:
+        super().__init__()
+        self.peeks = 0
+
+    def peek_state(self, key: str) -> str | None:
+        self.peeks += 1
+        return super().peek_state(key)
+
+
+def test_a_digest_read_once_is_remembered_and_the_oldest_forgotten_first(tmp_path: Path) -> None:
+    store = blob_store(tmp_path)
+    package, expected = small_package(store)
+    other = build_package(artifact("2", "n", {"config.json": b'{"b": 2}'}, store, ArtifactType.MODEL))
+    state = CountingState()
+    state.values[package.digest_key] = expected
+    state.values[other.digest_key] = "1" * 64
+    digests = PackageDigests(state, eager_limit=0, remembered=1)
+    assert [digests.known(package), digests.known(package)] == [expected, expected]
+    assert state.peeks == 1  # the second from memory
+    assert digests.known(other) == "1" * 64  # remembered in place of the first
+    assert digests.known(package) == expected
+    assert state.peeks == 3
+
+
+def test_an_unknown_digest_is_asked_for_again_until_recorded(tmp_path: Path) -> None:
+    store = blob_store(tmp_path)
+    package, expected = small_package(store)
+    state = CountingState()
+    digests = PackageDigests(state, eager_limit=0)
+    assert digests.known(package) is None
+    assert digests.known(package) is None
+    assert state.peeks == 2  # another worker may record it meanwhile
+    digests.record(package, expected)
+    assert digests.known(package) == expected
+    assert state.peeks == 2
+
+
 class FakePresigner:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}

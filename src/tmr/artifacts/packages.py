@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -140,15 +141,28 @@ def _sha256_of(chunks: Iterable[bytes]) -> str:
 
 class PackageDigests:
     """The sha256 of whole packages, each computed once and kept under its identity (which fixes
-    the bytes, so the value never goes stale)."""
+    the bytes, so the value never goes stale). Because it never does, the digests this worker
+    has read are also remembered in memory (the most recent `remembered` of them), which spares
+    every download of a settled package one query."""
 
-    def __init__(self, state: StateStore, eager_limit: int, locks: KeyedLocks = _LOCKS) -> None:
+    def __init__(
+        self, state: StateStore, eager_limit: int, locks: KeyedLocks = _LOCKS, remembered: int = 4096
+    ) -> None:
         self._state = state
         self._eager_limit = eager_limit
         self._locks = locks
+        self._remembered = remembered
+        self._seen: dict[str, str] = {}
+        self._seen_lock = threading.Lock()
 
     def known(self, package: Package) -> str | None:
-        return self._state.peek_state(package.digest_key)
+        seen = self._seen.get(package.identity)
+        if seen is not None:
+            return seen
+        found = self._state.peek_state(package.digest_key)
+        if found is not None:
+            self._remember(package, found)
+        return found
 
     def record(self, package: Package, sha256: str) -> str:
         """Keep a measured digest; a different one already kept means the bytes are not what their
@@ -158,7 +172,14 @@ class PackageDigests:
             raise IntegrityError(
                 "the package's bytes do not match their recorded sha256", kept=kept, measured=sha256
             )
+        self._remember(package, kept)
         return kept
+
+    def _remember(self, package: Package, sha256: str) -> None:
+        with self._seen_lock:  # the oldest out first: a dict keeps insertion order
+            self._seen[package.identity] = sha256
+            while len(self._seen) > self._remembered:
+                del self._seen[next(iter(self._seen))]
 
     def eager(self, package: Package, blobs: BlobStore) -> str | None:
         """The digest, hashed now if unknown and the package is at most the eager limit (one

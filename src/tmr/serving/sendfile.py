@@ -6,13 +6,19 @@ with `sendfile(2)`, which never brings them into user space, and that difference
 the gap between the two in `./run bench download` (docs/performance.md). `SendfileProtocol` is
 uvicorn's httptools protocol that offers the app `http.response.pathsend` and
 `http.response.zerocopysend` (the ASGI extensions granian and others implement) and answers them
-with `loop.sendfile`, which on asyncio's selector loop is `os.sendfile` on the connection's socket.
+with `os.sendfile` on the connection's socket (`_kernel_send`).
 Everything else about a request (parsing, headers, keep-alive, flow control, completion) stays
 uvicorn's: the headers go through uvicorn's own `send`, the file's bytes bypass it, and an empty
 final body message lets uvicorn check the length and complete the response as it always does.
 
 The extensions are offered only on a loop whose `sendfile` exists (asyncio's; uvloop has none),
 so `tmr serve` runs uvicorn on the asyncio loop with this protocol.
+
+`loop.sendfile` itself was not kept on the hot path: after every partial send it drops the
+socket's writer, returns to the loop and registers the writer again, two `epoll_ctl` calls and
+a loop turn per socket buffer's worth, under 100 connections about a tenth of the server's CPU
+(docs/performance.md). `_kernel_send` registers once per file and sends until the kernel says
+the buffer is full; it uses `loop.sendfile` whenever its preconditions do not hold.
 """
 
 from __future__ import annotations
@@ -104,7 +110,7 @@ async def _send_file(
     if cycle.flow.write_paused:
         await cycle.flow.drain()
     try:
-        sent = await loop.sendfile(cycle.transport, file, offset, count)
+        sent = await _kernel_send(loop, cycle.transport, file, offset, count)
     except (ConnectionError, RuntimeError):
         # The client went away mid-file (a reset, or `loop.sendfile`'s "Transport is closing"; with
         # its fallback allowed it raises nothing else): end the connection as uvicorn does when a
@@ -115,3 +121,62 @@ async def _send_file(
     if sent != count:
         raise RuntimeError("the file is shorter than the count to send")
     cycle.expected_content_length -= count
+
+
+async def _kernel_send(
+    loop: asyncio.AbstractEventLoop, transport: asyncio.Transport, file: BinaryIO, offset: int, count: int
+) -> int:
+    """`os.sendfile` of `count` bytes of `file` from `offset` to the transport's socket: the
+    bytes sent (fewer only when the file ends first). The socket's writer is registered once and
+    kept until the file is sent, or the send fails (a reset client: ConnectionError). Reading is
+    paused meanwhile, as `loop.sendfile` does, so that the transport cannot be closed under the
+    send; a client leaving is then seen by the send itself. With bytes still buffered in the
+    transport, or without the selector loop's writer hooks, it is `loop.sendfile`."""
+    add_writer = getattr(loop, "_add_writer", None)
+    remove_writer = getattr(loop, "_remove_writer", None)
+    sock = transport.get_extra_info("socket")
+    if (
+        add_writer is None
+        or remove_writer is None
+        or sock is None
+        or transport.get_write_buffer_size()
+        or transport.is_closing()
+    ):
+        return await loop.sendfile(transport, file, offset, count)
+    out_fd, in_fd = sock.fileno(), file.fileno()
+    done: asyncio.Future[int] = loop.create_future()
+    sent = 0
+    registered = False
+
+    def pump() -> None:
+        nonlocal offset, sent, registered
+        if done.done():
+            return
+        try:
+            while sent < count:
+                moved = os.sendfile(out_fd, in_fd, offset, count - sent)
+                if moved == 0:  # the file ended
+                    break
+                offset += moved
+                sent += moved
+        except (BlockingIOError, InterruptedError):
+            if not registered:
+                add_writer(out_fd, pump)
+                registered = True
+            return
+        except OSError as exc:  # a reset client, or a file that cannot be read
+            done.set_exception(exc)
+            return
+        done.set_result(sent)
+
+    reading = transport.is_reading()
+    if reading:
+        transport.pause_reading()
+    try:
+        pump()
+        return await done
+    finally:
+        if registered:
+            remove_writer(out_fd)
+        if reading and not transport.is_closing():
+            transport.resume_reading()
