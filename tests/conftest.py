@@ -36,3 +36,10 @@ def metadata_store(database_url: str) -> Iterator[SqlMetadataStore]:
     engine = fresh_engine(database_url)
     yield SqlMetadataStore(engine)
     engine.dispose()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`TMR_TEST_ORDER=reverse` runs the tests last to first: a test that passes only after
+    another one (state it left behind) fails then (docs/testing.md, "Isolation")."""
+    if os.environ.get("TMR_TEST_ORDER", "").strip().lower() == "reverse":
+        items.reverse()

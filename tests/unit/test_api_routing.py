@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.types import Message
 
-from tmr.api.routing import JsonBodyRoute, _declared_json, _is_json, _is_json_type, _media_type
+from tmr.api.routing import JsonBodyRoute, _declared_json, _is_json, is_json_type, media_type_of
 from tmr.errors import UnsupportedMediaType
 
 
@@ -86,12 +86,12 @@ def _json(response: Response) -> Any:
 
 
 def test_media_types_are_read_as_fastapi_reads_them() -> None:
-    assert _media_type("Application/JSON; charset=utf-8") == "application/json"
-    assert _media_type("text/plain") == "text/plain"
-    assert _is_json_type("application/json")
-    assert _is_json_type("application/vnd.api+json")
-    assert not _is_json_type("text/json")
-    assert not _is_json_type("application/x-www-form-urlencoded")
+    assert media_type_of("Application/JSON; charset=utf-8") == "application/json"
+    assert media_type_of("text/plain") == "text/plain"
+    assert is_json_type("application/json")
+    assert is_json_type("application/vnd.api+json")
+    assert not is_json_type("text/json")
+    assert not is_json_type("application/x-www-form-urlencoded")
 
 
 def test_is_json() -> None:

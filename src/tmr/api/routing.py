@@ -27,14 +27,14 @@ JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 
 
-def _media_type(value: str) -> str:
+def media_type_of(value: str) -> str:
     """`type/subtype`, lower case, without parameters (parsed as FastAPI itself parses it)."""
     message = email.message.Message()
     message["content-type"] = value
     return message.get_content_type()
 
 
-def _is_json_type(media_type: str) -> bool:
+def is_json_type(media_type: str) -> bool:
     maintype, _, subtype = media_type.partition("/")
     return maintype == "application" and (subtype == "json" or subtype.endswith("+json"))
 
@@ -82,8 +82,8 @@ class JsonBodyRoute(APIRoute):
             declared = Headers(scope=request.scope).get("content-type")
             if not declared:
                 return await handler(_declared_json(request, None))
-            media_type = _media_type(declared)
-            if _is_json_type(media_type):
+            media_type = media_type_of(declared)
+            if is_json_type(media_type):
                 return await handler(request)
             body = await request.body()
             if not body:

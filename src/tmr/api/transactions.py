@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from tmr.api.deps import RegistryDep, UserDep
 from tmr.api.presenters import download_url
 from tmr.api.refusals import INVALID, NO_TOKEN, Responses, refusal
-from tmr.api.routing import FORM, _is_json_type, _media_type
+from tmr.api.routing import FORM, is_json_type, media_type_of
 from tmr.api.schemas import ArtifactDataOut, ArtifactMetadata
 from tmr.api.uploads import ZIP_TYPES, refuse_announced_over, spooled_zip
 from tmr.artifacts.models import ArtifactType
@@ -193,8 +193,8 @@ async def _json_command(request: Request, limit: int) -> CommandRequest:
     """The body as a JSON command, read up to `limit` bytes (this path is exempt from the
     middleware's cap because an upload command's body is a zip)."""
     declared = request.headers.get("content-type")
-    media = _media_type(declared) if declared else "application/json"
-    if not _is_json_type(media) and media != FORM:
+    media = media_type_of(declared) if declared else "application/json"
+    if not is_json_type(media) and media != FORM:
         raise UnsupportedMediaType(
             f"a {media} body is not accepted here: send a JSON command, or a zip with ?op=upload"
         )
@@ -259,7 +259,7 @@ async def append_command(
     invisible until the transaction commits. One transaction touches each artifact once (409)."""
     transactions = registry.transactions
     declared = request.headers.get("content-type")
-    media = _media_type(declared) if declared else ""
+    media = media_type_of(declared) if declared else ""
     if op is None:
         if artifact_type is not None or name is not None or version is not None:
             raise InvalidInput("type, name and version in the query belong to ?op=upload")
@@ -270,7 +270,7 @@ async def append_command(
     else:
         if artifact_type is None or name is None:
             raise InvalidInput("an upload command needs ?type= and ?name=")
-        if _is_json_type(media):  # the document's other body: a request that mixes the two
+        if is_json_type(media):  # the document's other body: a request that mixes the two
             raise InvalidInput("an upload command's body is the zip itself, not JSON")
         with await spooled_zip(request, registry) as spooled:
             appended = await run_in_threadpool(
