@@ -26,6 +26,7 @@ from tmr.downloads.cache import PackageCache
 from tmr.downloads.gate import PlanGate
 from tmr.downloads.history import DownloadHistory
 from tmr.downloads.service import DownloadService
+from tmr.hub.push import CreatedRepos, HubPushService
 from tmr.hub.service import HubService, OidReader
 from tmr.monitors.models import MonitorLimits
 from tmr.monitors.sandbox import MonitorSandbox
@@ -86,6 +87,7 @@ class Registry:
     registration: RegistrationService
     downloads: DownloadService
     hub: HubService
+    hub_push: HubPushService  # writes through the Hugging Face door (create_repo, commits, tags)
     search: SearchService
     analysis: AnalysisService
     health: HealthService
@@ -230,7 +232,16 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         ratings=ratings,
         registration=registration,
         downloads=downloads,
-        hub=HubService(artifacts, files, store, downloads, OidReader(store, blobs)),
+        hub=HubService(artifacts, files, store, downloads, OidReader(store, blobs), CreatedRepos(store)),
+        hub_push=HubPushService(
+            artifacts,
+            registration,
+            blobs,
+            store,
+            accounts,
+            lfs_threshold=settings.hub_lfs_threshold,
+            max_file_bytes=settings.upload_limits.entry_bytes,
+        ),
         search=SearchService(
             store,
             settings.page_size,

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     upstream_retries: int = Field(default=3, alias="TMR_UPSTREAM_RETRIES")
     upstream_backoff_s: float = Field(default=0.5, alias="TMR_UPSTREAM_BACKOFF_S")
     eager_file_limit: int = Field(default=8 * 1024 * 1024, ge=0, alias="TMR_EAGER_FILE_LIMIT")
+    # Pushes through the Hugging Face door (tmr.hub.push): files of at least this size are asked
+    # for over Git LFS (a PUT of their bytes), smaller ones ride in the commit, as on the Hub.
+    hub_lfs_threshold: int = Field(default=10 * 1024 * 1024, ge=1, alias="TMR_HUB_LFS_THRESHOLD")
     # Caps on what is read from an upstream, enforced as the bytes stream: API JSON (a recursive
     # tree or a Hub listing of a large repository runs to megabytes) and GitHub code archives
     # (spooled to disk for mirroring).

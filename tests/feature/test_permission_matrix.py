@@ -107,6 +107,7 @@ def api_calls(w: World) -> list[Call]:
         Call("GET", "/artifacts/{artifact_type}/{id}", "search", path=f"/artifacts/model/{bert}"),
         Call("GET", f"{model}/rate", "search", path=f"/artifact/model/{bert}/rate"),
         Call("GET", f"{model}/safety", "search", path=f"/artifact/model/{bert}/safety"),
+        Call("GET", "/artifact/{id}/details", "search", path=f"/artifact/{bert}/details"),
         Call("GET", "/artifact/{artifact_type}/{id}/audit", "search", path=f"/artifact/model/{bert}/audit"),
         Call("GET", f"{model}/lineage", "search", path=f"/artifact/model/{bert}/lineage"),
         Call("GET", "/artifact/{artifact_type}/{id}/cost", "search", path=f"/artifact/model/{bert}/cost"),

@@ -182,8 +182,10 @@ class RegistrationService:
         exploded = self._files.store_upload(spooled, self._upload_limits)
         return StagedUpload(type_, name, normalised, url, tuple(exploded))
 
-    def prepare_upload(self, staged: StagedUpload) -> Admission:
-        """A staged upload described like a Hub repository, its files judged."""
+    def prepare_upload(self, staged: StagedUpload, replaces: Artifact | None = None) -> Admission:
+        """A staged upload described like a Hub repository, its files judged; with `replaces`, the
+        new content of that artifact (a Hub push's later commit, `tmr.hub.push`), whose owner
+        `check_update` has accepted."""
         type_, name = staged.type, staged.name
         snapshot = upload_snapshot(
             staged.url,
@@ -203,7 +205,27 @@ class RegistrationService:
             visibility=Visibility.PRIVATE,
             keys=frozenset(keys_for(name, "", None)),
         )
-        return self._judged(replace(prepared, artifact=artifact))
+        judged = self._judged(replace(prepared, artifact=artifact))
+        return judged if replaces is None else replace(judged, replaces=replaces)
+
+    def stage_push(
+        self,
+        principal: Principal,
+        type_: ArtifactType,
+        name: str,
+        url: str,
+        files: tuple[ExplodedFile, ...],
+        version: str | None,
+    ) -> StagedUpload:
+        """A Hub push's new file set (blobs already stored) held to an upload's checks: the
+        permission, the name, a Hub repository id it must not pass for, a version."""
+        require(principal, Permission.UPLOAD)
+        check_name(name)
+        self._refuse_hub_impostor(name, None)
+        if not files:
+            raise InvalidInput("a repository needs at least one file")
+        normalised = normalize_version(version) if version is not None else None
+        return StagedUpload(type_, name, normalised, url, files)
 
     def check_update(self, principal: Principal, type_: ArtifactType, artifact_id: str) -> Artifact:
         """The artifact an update would replace, if `principal` may change it."""
