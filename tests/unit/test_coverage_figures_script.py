@@ -3,29 +3,17 @@ test imported counts as all missed), and the printed line names both figures and
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import coverage
 
+from tests.script_loading import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "coverage_figures.py"
 PACKAGE = ROOT / "src" / "tmr" / "workload"  # a small package of the project's own source
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("coverage_figures_script", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-cf = _load()
+cf = load_script("coverage_figures")
 
 
 def _measured(lines: dict[Path, list[int]]) -> coverage.Coverage:

@@ -3,32 +3,17 @@ how it reads templates out of source and matches them, so a wrong count cannot p
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import textwrap
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from tests import error_capture
+from tests.script_loading import load_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "error_messages.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("error_messages_script", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-em = _load()
+em = load_script("error_messages")
 
 ERRORS = """
 class TmrError(Exception):
