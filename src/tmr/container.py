@@ -18,7 +18,6 @@ from tmr.accounts.throttle import ThrottlePolicy
 from tmr.analysis.service import AnalysisService
 from tmr.artifacts.interfaces import ArtifactRepository
 from tmr.artifacts.mirror import FileMirror
-from tmr.artifacts.packages import StateStore
 from tmr.artifacts.registration import RegistrationService
 from tmr.artifacts.service import ArtifactService
 from tmr.confusion.service import ConfusionService
@@ -26,7 +25,7 @@ from tmr.downloads.cache import PackageCache
 from tmr.downloads.gate import PlanGate
 from tmr.downloads.history import DownloadHistory
 from tmr.downloads.service import DownloadService
-from tmr.hub.push import CreatedRepos, HubPushService
+from tmr.hub.push import CreatedRepos, HubPushService, PushState
 from tmr.hub.service import HubService, OidReader
 from tmr.monitors.models import MonitorLimits
 from tmr.monitors.sandbox import MonitorSandbox
@@ -57,7 +56,7 @@ from tmr.workload.runner import HttpRunner
 from tmr.workload.service import WorkloadService
 
 
-class MetadataStore(ArtifactRepository, AccountRepository, StateStore, Protocol):
+class MetadataStore(ArtifactRepository, AccountRepository, PushState, Protocol):
     """The metadata store as the registry uses it: every repository, plus its own upkeep."""
 
     @property
@@ -109,6 +108,7 @@ class Registry:
         self.download_history.reset()
         self.downloads.forget_packages()
         self.confusion.reset()
+        self.hub_push.reset()
         self.artifacts.collect_orphans()
         if isinstance(self.blobs, Presigner):
             self.blobs.delete_packages()  # materialised downloads: copies, not blobs, so not orphans

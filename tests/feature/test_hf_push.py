@@ -13,13 +13,19 @@ import struct
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from huggingface_hub import HfApi, constants, snapshot_download
-from huggingface_hub.errors import BadRequestError, HfHubHTTPError, RemoteEntryNotFoundError
+from huggingface_hub.errors import (
+    BadRequestError,
+    HfHubHTTPError,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+)
 from huggingface_hub.utils import disable_progress_bars
 
 from tests.feature.test_hf_compat import serving
@@ -297,3 +303,85 @@ def test_transformers_push_to_hub_pushes_a_config_and_a_tokenizer(pusher: Pusher
     assert {"config.json", "README.md", "tokenizer.json"} <= set(files)
     (found,) = pusher.artifacts(pusher.alice, "alice/tiny-bert")
     assert found["type"] == "model"
+
+
+def test_a_commit_on_a_stale_parent_is_refused_with_412_and_changes_nothing(
+    pusher: Pusher, tmp_path: Path
+) -> None:
+    api = pusher.api(pusher.alice)
+    api.upload_file(path_or_fileobj=b"one\n", path_in_repo="a.txt", repo_id="alice/race")
+    first = api.model_info("alice/race").sha
+    assert first is not None
+    api.upload_file(path_or_fileobj=b"two\n", path_in_repo="b.txt", repo_id="alice/race", parent_commit=first)
+    second = api.model_info("alice/race").sha
+    with pytest.raises(HfHubHTTPError) as stale:
+        api.upload_file(
+            path_or_fileobj=b"3\n", path_in_repo="c.txt", repo_id="alice/race", parent_commit=first
+        )
+    assert stale.value.response.status_code == 412
+    assert "A commit has happened since" in str(stale.value)
+    assert api.model_info("alice/race").sha == second
+    assert _pulled(pusher, "alice/race", tmp_path / "c") == {"a.txt": b"one\n", "b.txt": b"two\n"}
+
+
+def test_a_commit_whose_head_moves_meanwhile_is_applied_on_the_new_head(
+    pusher: Pusher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another push lands between a commit's read of the head and its write: the write is refused
+    (conditional on the head it read) and the commit applied again, so both pushes keep their file."""
+    api = pusher.api(pusher.alice)
+    api.upload_file(path_or_fileobj=b"base\n", path_in_repo="base.txt", repo_id="alice/moving")
+    registration = pusher.registry.registration  # the seam where a commit has read the head
+    prepare = registration.prepare_upload
+    interleaved: list[str] = []
+
+    def prepare_then_interleave(*args: Any, **kwargs: Any) -> Any:
+        admission = prepare(*args, **kwargs)
+        if not interleaved:
+            interleaved.append("other")
+            other = pusher.api(pusher.alice)
+            other.upload_file(path_or_fileobj=b"other\n", path_in_repo="other.txt", repo_id="alice/moving")
+        return admission
+
+    monkeypatch.setattr(registration, "prepare_upload", prepare_then_interleave)
+    api.upload_file(path_or_fileobj=b"mine\n", path_in_repo="mine.txt", repo_id="alice/moving")
+    assert interleaved == ["other"]
+    expected = {"base.txt": b"base\n", "other.txt": b"other\n", "mine.txt": b"mine\n"}
+    assert _pulled(pusher, "alice/moving", tmp_path / "c") == expected
+
+
+def test_concurrent_pushes_of_different_files_all_land(pusher: Pusher, tmp_path: Path) -> None:
+    """Four clients push a file each at once, the first one creating the repository: none is lost
+    (each refused write means another push landed, so four attempts always suffice)."""
+    names = [f"part-{i}.txt" for i in range(4)]
+
+    def push(name: str) -> None:
+        pusher.api(pusher.alice).upload_file(
+            path_or_fileobj=name.encode(), path_in_repo=name, repo_id="alice/together"
+        )
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        list(pool.map(push, names))
+    assert _pulled(pusher, "alice/together", tmp_path / "c") == {n: n.encode() for n in names}
+    assert len(pusher.artifacts(pusher.alice, "alice/together")) == 1
+
+
+def test_a_reset_forgets_created_repositories_and_sent_objects(
+    pusher: Pusher, no_xet: None, tmp_path: Path
+) -> None:
+    api = pusher.api(pusher.alice)
+    api.create_repo("empty")
+    api.upload_folder(folder_path=_folder(tmp_path / "src", FILES), repo_id="alice/lfs")
+    weights = FILES["model.safetensors"]
+    oid = hashlib.sha256(weights).hexdigest()
+    assert _batch(pusher, oid, len(weights)).get("actions") is None  # sent: not asked for again
+    with pytest.raises(RemoteEntryNotFoundError):  # an empty repository of hers
+        api.hf_hub_download("alice/empty", "README.md", cache_dir=tmp_path / "c1")
+
+    pusher.registry.reset(SYSTEM)
+    again = Pusher(pusher.url, pusher.registry)  # a new user who happens to be called alice
+    api = again.api(again.alice)
+    with pytest.raises(RepositoryNotFoundError):
+        api.hf_hub_download("alice/empty", "README.md", cache_dir=tmp_path / "c2")
+    assert _batch(again, oid, len(weights)).get("actions") is not None  # her bytes are asked for
+    assert again.artifacts(again.alice, "*") == []

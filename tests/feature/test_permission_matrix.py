@@ -18,6 +18,7 @@ from tests.feature.web_support import form_key, hidden_fields
 from tests.support import auth_request
 from tests.zips import model_files, zip_bytes
 from tmr.app import create_app
+from tmr.artifacts.models import ArtifactType
 from tmr.container import Registry
 
 PERMISSIONS = ("upload", "search", "download")
@@ -388,6 +389,50 @@ def test_the_hub_door_refuses_a_token_without_the_permission(world: World, neede
     allowed = world.login(f"only-{needed}")["X-Authorization"]
     if needed == "search":
         assert world.client.get(path, headers={"Authorization": f"Bearer {allowed}"}).status_code == 200
+
+
+OID = "ab" * 32
+HUB_WRITES = [
+    ("POST", "/api/repos/create", {"name": "pushed", "type": "model"}),
+    ("POST", "/api/models/{user}/pushed/preupload/main", {"files": [{"path": "a.txt", "size": 1}]}),
+    ("POST", "/api/datasets/{user}/pushed/preupload/main", {"files": [{"path": "a.txt", "size": 1}]}),
+    ("POST", "/api/models/{user}/pushed/commit/main", None),
+    ("POST", "/api/datasets/{user}/pushed/commit/main", None),
+    ("POST", "/api/models/{user}/pushed/tag/main", {"tag": "v1"}),
+    ("POST", "/api/datasets/{user}/pushed/tag/main", {"tag": "v1"}),
+    ("POST", "/{user}/pushed.git/info/lfs/objects/batch", {"operation": "upload", "objects": []}),
+    ("POST", "/datasets/{user}/pushed.git/info/lfs/objects/batch", {"operation": "upload", "objects": []}),
+    ("POST", f"/hub-lfs/{OID}/verify", {"oid": OID, "size": 1}),
+    ("GET", "/api/models/{user}/pushed/xet-write-token/main", None),
+    ("GET", "/api/datasets/{user}/pushed/xet-write-token/main", None),
+]
+COMMIT = b"\n".join(
+    [
+        b'{"key": "header", "value": {"summary": "s"}}',
+        b'{"key": "file", "value": {"path": "a.txt", "content": "eA==", "encoding": "base64"}}',
+    ]
+)
+
+
+@pytest.mark.parametrize(("method", "route", "body"), HUB_WRITES, ids=[f"{m} {r}" for m, r, _ in HUB_WRITES])
+def test_every_write_of_the_hub_door_needs_upload(world: World, method: str, route: str, body: Any) -> None:
+    """Each push route refuses a token without `upload` (403, which the Hub's client shows as
+    forbidden) and changes nothing; with `upload` alone it is not refused for a permission."""
+    for name, refused in (("lacks-upload", True), ("only-upload", False)):
+        token = world.login(name)["X-Authorization"]
+        path = route.format(user=name)
+        content = COMMIT if body is None and method == "POST" else None
+        response = world.client.request(
+            method, path, json=body, content=content, headers={"Authorization": f"Bearer {token}"}
+        )
+        if refused:
+            assert response.status_code == 403, (path, response.text)
+            assert "'upload' permission" in response.json()["error"], response.text
+        else:
+            assert response.status_code != 403, (path, response.text)
+            assert "permission" not in response.text, (path, response.text)
+    for type_ in ArtifactType:
+        assert world.registry.artifacts.url_taken(type_, "upload:hub:lacks-upload/pushed") is None
 
 
 def test_the_uis_admin_pages_refuse_everyone_else(world: World) -> None:

@@ -298,8 +298,9 @@ async def lfs_verify(request: Request, user: HubUserDep, registry: RegistryDep, 
     return JSONResponse({"success": True})
 
 
-def _xet_token(_: ArtifactType) -> Callable[..., Response]:
-    def xet_token(user: HubUserDep, org: str, name: str, revision: str) -> Response:
+def _xet_token(type_: ArtifactType) -> Callable[..., Response]:
+    def xet_token(user: HubUserDep, registry: RegistryDep, org: str, name: str, revision: str) -> Response:
+        registry.hub_push.writable(user, type_, f"{org}/{name}", revision)  # 403 before the way out
         raise XetNotSpoken(
             "this registry takes large files over Git LFS, not Xet: set HF_HUB_DISABLE_XET=1 "
             "before importing huggingface_hub"

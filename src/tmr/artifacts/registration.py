@@ -247,12 +247,15 @@ class RegistrationService:
         prepared = self._files.store_and_judge(describe(type_, current.name, url, self._inspect(ref)))
         return Admission(prepared.artifact, replaces=current)
 
-    def commit(self, principal: Principal, admission: Admission) -> Registered:
-        """A single door's commit (one metadata transaction), then what follows it."""
+    def commit(self, principal: Principal, admission: Admission, *, if_unchanged: bool = False) -> Registered:
+        """A single door's commit (one metadata transaction), then what follows it; `if_unchanged`
+        (`ArtifactService.commit_replacement`) for content derived from what it replaces."""
         if admission.replaces is None:
             artifact = self._artifacts.commit_new(principal, admission.artifact)
         else:
-            artifact = self._artifacts.commit_replacement(principal, admission.replaces, admission.artifact)
+            artifact = self._artifacts.commit_replacement(
+                principal, admission.replaces, admission.artifact, if_unchanged=if_unchanged
+            )
         return self.settle(admission, artifact)
 
     def settle(self, admission: Admission, artifact: Artifact) -> Registered:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,7 +30,7 @@ from tmr.artifacts.packages import StateStore
 from tmr.artifacts.registration import Registered, RegistrationService
 from tmr.artifacts.service import ArtifactService
 from tmr.artifacts.uploads import ExplodedFile, SpooledUpload
-from tmr.errors import Conflict, IntegrityError, InvalidInput, PermissionDenied
+from tmr.errors import ChangedMeanwhile, Conflict, IntegrityError, InvalidInput, PermissionDenied, TmrError
 from tmr.hub.repo import MAIN, repo_commit
 from tmr.hub.service import EntryNotFound, RepoNotFound, RevisionNotFound
 from tmr.sources.cards import split_card
@@ -40,8 +40,10 @@ URL_PREFIX = "upload:hub:"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 _GRANT = "hub-lfs-upload"
+_CREATED = "hf-repo:"  # + sha256(type, repo id): its owner, who created it through the door
 _UPLOADED = "hf-lfs-sent:"  # + sha256(user, object): this user sent this object's bytes
 _BRANCHES = frozenset({MAIN, f"refs/heads/{MAIN}"})
+_APPLY_ATTEMPTS = 5  # a commit re-applied on a head that moved under it, before 409
 
 
 def _state_key(prefix: str, *parts: str) -> str:
@@ -49,22 +51,26 @@ def _state_key(prefix: str, *parts: str) -> str:
     return prefix + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+class PushState(StateStore, Protocol):
+    """The state store, which a reset also empties of what pushes recorded."""
+
+    def forget_states(self, prefix: str) -> None: ...
+
+
 class CreatedRepos:
     """Repository ids created through the door, with their owner, in the shared state store
-    (first writer wins), so every worker knows an empty repository exists. Kept across a reset
-    (the state store is the registry's own), where the only trace is that a file of the owner's
-    vanished repository reads as "entry not found" rather than "repository not found"."""
+    (first writer wins), so every worker knows an empty repository exists."""
 
     def __init__(self, state: StateStore) -> None:
         self._state = state
 
     def record(self, owner: str, type_: ArtifactType, repo_id: str) -> None:
-        key = _state_key("hf-repo:", type_.value, repo_id)
+        key = _state_key(_CREATED, type_.value, repo_id)
         if self._state.peek_state(key) is None:
             self._state.state(key, owner)
 
     def owner(self, type_: ArtifactType, repo_id: str) -> str | None:
-        return self._state.peek_state(_state_key("hf-repo:", type_.value, repo_id))
+        return self._state.peek_state(_state_key(_CREATED, type_.value, repo_id))
 
 
 class Signer(Protocol):
@@ -77,6 +83,13 @@ class Signer(Protocol):
 
 class RepoExists(Conflict):
     """The Hub's answer to creating a repository twice (`exist_ok=True` accepts it)."""
+
+
+class CommitMoved(TmrError):
+    """The Hub's answer to a commit whose `parent_commit` is no longer the head."""
+
+    status_code = 412
+    code = "precondition_failed"
 
 
 class HubForbidden(PermissionDenied):
@@ -107,6 +120,13 @@ class Delete:
 
 
 Operation = AddRegular | AddLfs | Delete
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredRegular:
+    """A small file of a commit once its bytes are stored."""
+
+    file: ExplodedFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +169,7 @@ class HubPushService:
         artifacts: ArtifactService,
         registration: RegistrationService,
         blobs: BlobStore,
-        state: StateStore,
+        state: PushState,
         signer: Signer,
         *,
         lfs_threshold: int,
@@ -163,6 +183,12 @@ class HubPushService:
         self._created = CreatedRepos(state)
         self.lfs_threshold = lfs_threshold
         self.max_file_bytes = max_file_bytes
+
+    def reset(self) -> None:
+        """Part of the registry's reset: forget created repositories and who sent which objects
+        (a user of the same name created afterwards inherits neither)."""
+        for prefix in (_CREATED, _UPLOADED):
+            self._state.forget_states(prefix)
 
     # -- repositories --------------------------------------------------------------------------
     def create_repo(
@@ -191,7 +217,7 @@ class HubPushService:
     ) -> list[tuple[str, bool]]:
         """Which files go over LFS (True) and which ride in the commit. The client uploads an
         "lfs" file over LFS only without `hf_xet` (HF_HUB_DISABLE_XET=1): Xet is not spoken here."""
-        self._writable(principal, type_, repo_id, revision)
+        self.writable(principal, type_, repo_id, revision)
         answer = []
         for path, size in files:
             check_path(path)
@@ -213,7 +239,7 @@ class HubPushService:
     ) -> list[LfsObject]:
         """The objects of an LFS upload batch, each with a signed grant to PUT its bytes unless
         this user has sent those very bytes before (knowing a digest proves nothing)."""
-        self._writable(principal, type_, repo_id, MAIN)
+        self.writable(principal, type_, repo_id, MAIN)
         answer = []
         for oid, size in objects:
             self._check_object(oid, size)
@@ -248,6 +274,7 @@ class HubPushService:
         self._state.state(_state_key(_UPLOADED, user, oid), "1")
 
     def lfs_verify(self, principal: Principal, oid: str, size: int) -> None:
+        require(principal, Permission.UPLOAD)
         self._check_object(oid, size)
         if not (self._uploaded_by(principal, oid) and self._blobs.exists(oid)):
             raise EntryNotFound(f"LFS object {oid} has not been uploaded")
@@ -264,53 +291,88 @@ class HubPushService:
         operations: Iterable[Operation],
         parent_commit: str | None = None,
     ) -> Pushed:
-        """Apply a commit: the new file set is the current one plus additions minus deletions,
-        registered (judged, rated) in one transaction, or nothing at all."""
-        current = self._writable(principal, type_, repo_id, revision)
-        if parent_commit is not None and parent_commit != (repo_commit(current) if current else None):
-            raise Conflict("A commit has happened since. Please refresh and try again.")
-        files = {f.path: f for f in self._files_of(current)}
-        known = {f.sha256 for f in files.values()}
-        for op in operations:
-            if isinstance(op, Delete):
-                self._delete(files, op)
-            elif isinstance(op, AddRegular):
-                stored = self._blobs.put_bytes(op.content)
-                path = check_path(op.path)
-                files[path] = ExplodedFile(
-                    path, stored.size, stored.sha256, zlib.crc32(op.content), classify(path)
-                )
-            else:
-                path = check_path(op.path)
-                files[path] = self._lfs_file(principal, op, path, known)
-        self._refuse_clashes(files)
-        version = current.version if current is not None else None
-        return self._register(principal, type_, repo_id, current, tuple(files.values()), version)
+        """Apply a commit: the new file set is the head's plus additions minus deletions,
+        registered (judged, rated) in one transaction, or nothing at all. As on the Hub, a commit
+        without `parent_commit` lands on whatever the head is when it is applied (two pushes of
+        different files both keep theirs); with one, it is refused (412) once the head moved."""
+        steps = [self._stored(op) for op in operations]  # small files' blobs, once
+
+        def change(current: Artifact | None) -> tuple[tuple[ExplodedFile, ...], str | None]:
+            if parent_commit is not None and parent_commit != (repo_commit(current) if current else None):
+                raise CommitMoved("A commit has happened since. Please refresh and try again.")
+            files = {f.path: f for f in self._files_of(current)}
+            known = {f.sha256 for f in files.values()}
+            for op in steps:
+                if isinstance(op, Delete):
+                    self._delete(files, op)
+                elif isinstance(op, _StoredRegular):
+                    files[op.file.path] = op.file
+                else:
+                    path = check_path(op.path)
+                    files[path] = self._lfs_file(principal, op, path, known)
+            self._refuse_clashes(files)
+            return tuple(files.values()), current.version if current is not None else None
+
+        return self._apply(principal, type_, repo_id, revision, change)
 
     def tag(self, principal: Principal, type_: ArtifactType, repo_id: str, revision: str, tag: str) -> Pushed:
         """A tag is the repository's version: it must read as one (`v1.2` → 1.2.0)."""
-        current = self._writable(principal, type_, repo_id, revision)
-        if current is None:
-            raise RepoNotFound(f"Repository not found: {repo_id} has no commit to tag")
         if not isinstance(tag, str) or not tag.strip():
             raise InvalidInput("the tag must be a non-empty string")
-        return self._register(principal, type_, repo_id, current, self._files_of(current), tag.strip())
+
+        def change(current: Artifact | None) -> tuple[tuple[ExplodedFile, ...], str | None]:
+            if current is None:
+                raise RepoNotFound(f"Repository not found: {repo_id} has no commit to tag")
+            return self._files_of(current), tag.strip()
+
+        return self._apply(principal, type_, repo_id, revision, change)
 
     # -- the steps -----------------------------------------------------------------------------
-    def _register(
+    def _apply(
         self,
         principal: Principal,
         type_: ArtifactType,
         repo_id: str,
-        current: Artifact | None,
-        files: tuple[ExplodedFile, ...],
-        version: str | None,
+        revision: str,
+        change: Callable[[Artifact | None], tuple[tuple[ExplodedFile, ...], str | None]],
     ) -> Pushed:
-        staged = self._registration.stage_push(principal, type_, repo_id, push_url(repo_id), files, version)
-        admission = self._registration.prepare_upload(staged, replaces=current)
-        registered = self._registration.commit(principal, admission)
-        self._created.record(principal.name, type_, repo_id)  # when pushed without create_repo
-        return Pushed(registered, repo_commit(registered.artifact))
+        """`change` applied to the repository's head and registered, only if the head is still
+        the one it read (a conditional write): when another push got in between, it is applied
+        again on the new head, a few times before giving up with 409."""
+        for attempt in range(1, _APPLY_ATTEMPTS + 1):
+            current = self.writable(principal, type_, repo_id, revision)
+            files, version = change(current)
+            staged = self._registration.stage_push(
+                principal, type_, repo_id, push_url(repo_id), files, version
+            )
+            admission = self._registration.prepare_upload(staged, replaces=current)
+            try:
+                registered = self._registration.commit(principal, admission, if_unchanged=True)
+            except ChangedMeanwhile:
+                if attempt == _APPLY_ATTEMPTS:
+                    raise
+                continue
+            except Conflict:
+                # Created by another push meanwhile (its url is now registered): apply on top.
+                if current is not None or attempt == _APPLY_ATTEMPTS or not self._exists(type_, repo_id):
+                    raise
+                continue
+            self._created.record(principal.name, type_, repo_id)  # when pushed without create_repo
+            return Pushed(registered, repo_commit(registered.artifact))
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _stored(self, op: Operation) -> AddLfs | Delete | _StoredRegular:
+        """A small file's bytes stored (content-addressed, invisible until a commit names them)."""
+        if not isinstance(op, AddRegular):
+            return op
+        path = check_path(op.path)
+        stored = self._blobs.put_bytes(op.content)
+        return _StoredRegular(
+            ExplodedFile(path, stored.size, stored.sha256, zlib.crc32(op.content), classify(path))
+        )
+
+    def _exists(self, type_: ArtifactType, repo_id: str) -> bool:
+        return self._artifacts.url_taken(type_, push_url(repo_id)) is not None
 
     def _own_namespace(self, principal: Principal, namespace: str) -> None:
         if namespace != principal.name:
@@ -326,10 +388,10 @@ class HubPushService:
             return None
         return self._registration.check_update(principal, type_, summary.id)
 
-    def _writable(
+    def writable(
         self, principal: Principal, type_: ArtifactType, repo_id: str, revision: str
     ) -> Artifact | None:
-        """The repository `principal` pushes to (None before its first commit), on its branch."""
+        """The repository `principal` may push to (None before its first commit), on its branch."""
         require(principal, Permission.UPLOAD)
         if revision not in _BRANCHES:
             raise RevisionNotFound(f"Invalid rev id: {revision}: pushes go to the branch {MAIN}")

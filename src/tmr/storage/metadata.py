@@ -49,7 +49,7 @@ from tmr.artifacts.models import (
     FileKind,
     Visibility,
 )
-from tmr.errors import Conflict, NotFound
+from tmr.errors import ChangedMeanwhile, Conflict, NotFound
 from tmr.storage.accounts import SqlAccountRows
 from tmr.storage.database import migrate
 from tmr.storage.secrets import reread_credentials_when_refused
@@ -292,11 +292,14 @@ class SqlMetadataStore(SqlAccountRows):
             )
             return _summary(row) if row else None
 
-    def replace(self, artifact: Artifact) -> None:
+    def replace(self, artifact: Artifact, expected: datetime | None = None) -> None:
         with self._write() as session:
-            row = session.scalar(select(ArtifactRow).where(ArtifactRow.id == artifact.id))
+            # Locked until the commit (PostgreSQL; SQLite has one writer), so `expected` holds.
+            row = session.scalar(select(ArtifactRow).where(ArtifactRow.id == artifact.id).with_for_update())
             if row is None:
                 raise NotFound(f"artifact {artifact.id} does not exist")
+            if expected is not None and row.updated_at != expected:
+                raise ChangedMeanwhile(f"{artifact.type.value} {artifact.id} changed since it was read")
             _fill_row(row, artifact)
             for table in (FileRow, KeyRow, LinkRow, RatingRow):
                 session.execute(delete(table).where(table.artifact_seq == row.seq))
@@ -726,6 +729,11 @@ class SqlMetadataStore(SqlAccountRows):
         with self._reading() as connection:
             value: str | None = connection.scalar(_STATE_OF, {"key": key})
             return value
+
+    def forget_states(self, prefix: str) -> None:
+        """Drop every state whose key starts with `prefix` (a reset of one kind of state)."""
+        with self._write() as session:
+            session.execute(delete(KeyValueRow).where(KeyValueRow.key.startswith(prefix, autoescape=True)))
 
     def state(self, key: str, default: str) -> str:
         with self._read() as session:
