@@ -374,10 +374,10 @@ class HubPushService:
     def _exists(self, type_: ArtifactType, repo_id: str) -> bool:
         return self._artifacts.url_taken(type_, push_url(repo_id)) is not None
 
-    def _own_namespace(self, principal: Principal, namespace: str) -> None:
-        if namespace != principal.name:
+    def _own_namespace(self, principal: Principal, namespace: str, *, admin_may: bool = False) -> None:
+        if namespace != principal.name and not (admin_may and principal.is_admin):
             raise HubForbidden(
-                f"You don't have the rights to create a repository under the namespace {namespace!r}: "
+                f"You don't have the rights to push to the namespace {namespace!r}: "
                 f"a registry user pushes to {principal.name}/<name>"
             )
 
@@ -398,6 +398,9 @@ class HubPushService:
         namespace, _, name = repo_id.partition("/")
         if not name or _NAME.fullmatch(name) is None:
             raise RepoNotFound(f"Repository not found: {repo_id!r} is not <namespace>/<name>")
+        # Refused before the lookup, so the answer never tells whether another's private
+        # repository exists; an administrator may push to an existing one, as to any artifact.
+        self._own_namespace(principal, namespace, admin_may=True)
         current = self._current(principal, type_, repo_id)
         if current is None:
             self._own_namespace(principal, namespace)

@@ -45,12 +45,17 @@ def stderr() -> Console:
 
 
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """A ClientError becomes `tmr: message` on stderr (a JSON object with --json) and its exit code."""
+    """A ClientError becomes `tmr: message` on stderr (a JSON object with --json) and its exit code;
+    a local file that cannot be read or written becomes one with exit code 1."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return command(*args, **kwargs)
+            try:
+                return command(*args, **kwargs)
+            except OSError as exc:  # a local file: the credentials, a pulled package, a pushed file
+                where = f"{exc.filename}: " if exc.filename else ""
+                raise ClientError(f"{where}{exc.strerror or exc}", ExitCode.GENERIC) from None
         except ClientError as exc:
             if kwargs.get("as_json"):
                 print(json.dumps(exc.as_json()), file=sys.stderr)
