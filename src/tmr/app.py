@@ -24,6 +24,7 @@ from tmr.api import (
     search,
     system,
     transactions,
+    upload_sessions,
     uploads,
     users,
     workload,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.include_router(audit.router)  # tmr's package-confusion audit (administrators)
     app.include_router(monitors.router)  # tmr's sensitive models: monitors, download history
     app.include_router(transactions.router)  # tmr's transactions: several changes, all or none
+    app.include_router(upload_sessions.router)  # tmr's resumable uploads: a zip in parts
     app.include_router(hfcompat_write.router)  # Hugging Face-compatible pushes (tmr.hub.push)
     app.include_router(hfcompat.router)  # Hugging Face-compatible reads, after the contract's routes
     install_web(app)  # the browser UI: `/`, `/ui/...` and `/static/...`, beside the contract
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             "accept-ranges",
             "etag",
             "location",
+            "upload-offset",
+            "upload-length",
             "repr-digest",
             "x-package-sha256",
             "x-included-datasets",

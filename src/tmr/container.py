@@ -20,6 +20,7 @@ from tmr.artifacts.interfaces import ArtifactRepository
 from tmr.artifacts.mirror import FileMirror
 from tmr.artifacts.registration import RegistrationService
 from tmr.artifacts.service import ArtifactService
+from tmr.artifacts.upload_sessions import UploadSessionService
 from tmr.confusion.service import ConfusionService
 from tmr.downloads.cache import PackageCache
 from tmr.downloads.gate import PlanGate
@@ -50,6 +51,7 @@ from tmr.storage.monitors import SqlMonitorStore
 from tmr.storage.operations import SqlOperationsStore
 from tmr.storage.searches import SqlSearchHits
 from tmr.storage.transactions import SqlTransactionStore
+from tmr.storage.upload_sessions import SqlUploadSessionStore
 from tmr.storage.workloads import SqlWorkloadStore
 from tmr.transactions.service import TransactionService
 from tmr.workload.runner import HttpRunner
@@ -98,6 +100,7 @@ class Registry:
     confusion: ConfusionService  # the package-confusion audit (search hits + download history)
     monitors: MonitorService  # sensitive models: their monitors and download histories
     transactions: TransactionService  # several artifact changes, applied all or none
+    upload_sessions: UploadSessionService  # resumable uploads: a zip in parts (reset with transactions)
 
     def reset(self, principal: Principal) -> None:
         """The system default state: no artifacts, no audit, no stored files, only the default
@@ -264,5 +267,14 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         monitors=MonitorService(artifacts, monitor_store, monitor_gate, download_history),
         transactions=TransactionService(
             SqlTransactionStore(engine), artifacts, registration, ttl_s=settings.transaction_ttl_s
+        ),
+        upload_sessions=UploadSessionService(
+            SqlUploadSessionStore(engine),
+            blobs,
+            registration,
+            part_bytes=settings.upload_part_bytes,
+            ttl_s=settings.upload_session_ttl_s,
+            limits=settings.upload_limits,
+            spool_dir=settings.spool_dir,
         ),
     )

@@ -173,10 +173,7 @@ class RegistrationService:
     ) -> StagedUpload:
         """An upload's checks, then its zip validated and exploded into blobs (invisible until an
         artifact that names them is committed)."""
-        require(principal, Permission.UPLOAD)
-        check_name(name)
-        self._refuse_hub_impostor(name, None)
-        normalised = normalize_version(version) if version is not None else None
+        normalised = self.check_upload(principal, name, version)
         url = f"upload:sha256:{spooled.sha256}"
         self._refuse_taken(principal, type_, url, f"this zip is already uploaded as a {type_.value}")
         exploded = self._files.store_upload(spooled, self._upload_limits)
@@ -217,15 +214,19 @@ class RegistrationService:
         files: tuple[ExplodedFile, ...],
         version: str | None,
     ) -> StagedUpload:
-        """A Hub push's new file set (blobs already stored) held to an upload's checks: the
-        permission, the name, a Hub repository id it must not pass for, a version."""
+        """A Hub push's new file set (blobs already stored) held to an upload's checks."""
+        normalised = self.check_upload(principal, name, version)
+        if not files:
+            raise InvalidInput("a repository needs at least one file")
+        return StagedUpload(type_, name, normalised, url, files)
+
+    def check_upload(self, principal: Principal, name: str, version: str | None) -> str | None:
+        """The checks of an upload that need none of its bytes: the permission, the name, a Hub
+        repository id it must not pass for, the version (normalised, or None)."""
         require(principal, Permission.UPLOAD)
         check_name(name)
         self._refuse_hub_impostor(name, None)
-        if not files:
-            raise InvalidInput("a repository needs at least one file")
-        normalised = normalize_version(version) if version is not None else None
-        return StagedUpload(type_, name, normalised, url, files)
+        return normalize_version(version) if version is not None else None
 
     def check_update(self, principal: Principal, type_: ArtifactType, artifact_id: str) -> Artifact:
         """The artifact an update would replace, if `principal` may change it."""

@@ -80,23 +80,28 @@ class Credentials:
         return True
 
     def _write(self, data: dict[str, Any]) -> None:
-        """Written to a 0600 file created beside the real one, then renamed over it: the token is
-        never readable by others, not even for a moment, and a crash leaves the old file whole."""
-        folder = self.path.parent
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(folder, 0o700)
-        temporary = folder / f".{self.path.name}.{os.getpid()}.tmp"
+        write_private_json(self.path, data)
+
+
+def write_private_json(path: Path, data: dict[str, Any]) -> None:
+    """`data` written to a 0600 file created beside `path` (in a 0700 folder), then renamed over
+    it: what it holds (a token, a push's session) is never readable by others, not even for a
+    moment, and a crash leaves the old file whole. OSError when it cannot be written."""
+    folder = path.parent
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    temporary = folder / f".{path.name}.{os.getpid()}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            json.dump(data, out, indent=2)
+        os.replace(temporary, path)
+    except BaseException:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-                json.dump(data, out, indent=2)
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                temporary.unlink()
-            raise
+        raise
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,12 @@ from tmr.storage.tables import (
     TransactionBlobRow,
     TransactionCommandRow,
     TransactionRow,
+    UploadPartRow,
+    UploadSessionRow,
     table,
 )
 from tmr.storage.transactions import delete_transactions
+from tmr.storage.upload_sessions import delete_upload_sessions
 
 
 def _summary(row: Any) -> ArtifactSummary:
@@ -320,6 +323,7 @@ class SqlMetadataStore(SqlAccountRows):
             for table in (FileRow, KeyRow, LinkRow, RatingRow, ArtifactRow, AuditRow):
                 session.execute(delete(table))
             delete_transactions(session)
+            delete_upload_sessions(session)
 
     def apply(self, changes: Sequence[ArtifactChange], settlement: Settlement) -> None:
         """One database transaction: the settled transaction's row first (open and unexpired, or
@@ -569,11 +573,16 @@ class SqlMetadataStore(SqlAccountRows):
             TransactionRow, TransactionRow.seq == TransactionBlobRow.transaction_seq
         )
         staged = staged.where(TransactionRow.state == "open")
+        # An upload session's parts, until it expires (tmr.storage.upload_sessions).
+        parts = select(UploadPartRow.sha256).join(
+            UploadSessionRow, UploadSessionRow.seq == UploadPartRow.session_seq
+        )
         if now is not None:
             staged = staged.where(TransactionRow.expires_at > now)
+            parts = parts.where(UploadSessionRow.expires_at > now)
         with self._read() as session:
             files = select(FileRow.sha256).where(FileRow.sha256.is_not(None))
-            result = session.execute(union(files, staged)).scalars()
+            result = session.execute(union(files, staged, parts)).scalars()
             for digest in result:
                 if digest:
                     yield digest

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from tmr.client.http import segment
 from tmr.client.lookup import resolve
 from tmr.client.pull import Pulled, Request
 from tmr.client.pull import pull as pull_package
-from tmr.client.zipstream import folder_files, zipped
+from tmr.client.resumable import Push
+from tmr.client.resumable import push as push_folder
+from tmr.client.zipstream import folder_files
 from tmr.terminal.artifacts import TypeOption, VersionOption, checked_type
-from tmr.terminal.common import JsonOption, UrlOption, emit, progress, registry, reports_errors
+from tmr.terminal.common import JsonOption, UrlOption, emit, progress, registry, reports_errors, stderr
 
 
 @reports_errors
@@ -32,22 +33,19 @@ def push(
 ) -> None:
     """Upload a folder as a private artifact: zipped while it streams (nothing is written to disk).
 
-    The registry takes an upload in one request: a push that is cut stores nothing, and running it
-    again starts over. Pushing unchanged files again is refused (exit 5) with the first upload's id."""
-    type_ = checked_type(type_) or "model"
-    files = folder_files(folder)
-    total = sum(f.size for f in files)
-    params = {"name": name, **({"version": version} if version else {})}
+    The zip goes up in parts: a push that is cut (the network, the registry, Ctrl-C) resumes where
+    it stopped when the same command runs again. Pushing unchanged files again is refused (exit 5)
+    with the first upload's id."""
+    job = Push(folder, folder_files(folder), checked_type(type_) or "model", name, version)
     with registry(url) as client, progress(f"push {folder.name}", as_json) as bar:
-        task = bar.add_task("push", total=total)
-        body = zipped(files, lambda n: bar.advance(task, n))
-        uploaded: dict[str, Any] = client.send(
-            "POST",
-            f"/artifact/{segment(type_)}/upload",
-            params=params,
-            content=body,
-            headers={"Content-Type": "application/zip"},
-        ).json()
+        task = bar.add_task("push", total=None)
+        pushed = push_folder(
+            client,
+            job,
+            lambda done, total: bar.update(task, completed=done, total=total),
+            warn=lambda message: _warn(message, as_json),
+        )
+    uploaded = pushed.answer | ({"resumed_from": pushed.resumed_from} if pushed.resumed_from else {})
     meta = uploaded["metadata"]
     emit(
         as_json,
@@ -61,8 +59,16 @@ def push(
             f"size_bytes\t{uploaded.get('size_bytes')}",
             f"net_score\t{uploaded.get('net_score')}",
             *(f"unsafe\t{path}" for path in uploaded.get("unsafe_files") or []),
+            *([f"resumed_from\t{pushed.resumed_from}"] if pushed.resumed_from else []),
         ],
     )
+
+
+def _warn(message: str, quiet: bool) -> None:
+    """A message on stderr, only on a terminal (as the progress bar)."""
+    console = stderr()
+    if not quiet and console.is_terminal:
+        console.print(f"tmr: {message}", markup=False, soft_wrap=True)
 
 
 @reports_errors
