@@ -137,6 +137,26 @@ def api_calls(w: World) -> list[Call]:
             headers=ZIP,
         ),
         Call(
+            "POST",
+            "/uploads",
+            "upload",
+            path="/uploads?type=model&name=matrix-session",
+            headers={"Upload-Length": "10"},
+        ),
+        Call("GET", "/uploads/{id}", "upload", path="/uploads/nope"),
+        Call(
+            "PATCH",
+            "/uploads/{id}",
+            "upload",
+            path="/uploads/nope",
+            content=b"0123456789",
+            headers={"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+        ),
+        Call("DELETE", "/uploads/{id}", "upload", path="/uploads/nope"),
+        Call(
+            "POST", "/uploads/{id}/finish", "upload", path="/uploads/nope/finish", json={"sha256": "0" * 64}
+        ),
+        Call(
             "PUT",
             "/artifacts/{artifact_type}/{id}",
             "owner",
@@ -213,6 +233,8 @@ ELSEWHERE = {
     ("DELETE", "/transactions/{id}"),
     ("POST", "/transactions/{id}/commands"),
     ("POST", "/transactions/{id}/execute"),
+    # HEAD answers without a body: tests/feature/test_upload_sessions.py
+    ("HEAD", "/uploads/{id}"),
 }
 
 

@@ -268,11 +268,16 @@ def test_a_deleted_session_is_gone(client: TestClient, auth: dict[str, str]) -> 
     assert client.delete(f"/uploads/{sid}", headers=auth).status_code == 404
 
 
-def test_a_session_needs_the_upload_permission(client: TestClient, registry: Registry) -> None:
+def test_a_session_needs_the_upload_permission(
+    client: TestClient, auth: dict[str, str], registry: Registry
+) -> None:
     registry.store.put_user(User("reader", False, hash_password("pw-reader"), frozenset({Permission.SEARCH})))
     reader = {"X-Authorization": client.put("/authenticate", json=auth_request("pw-reader", "reader")).json()}
     refused = create(client, reader, expect=401)
     assert refused["details"]["missing_permission"] == "upload"
+    sid = create(client, auth)["id"]
+    assert client.head(f"/uploads/{sid}", headers=reader).status_code == 401
+    assert client.head(f"/uploads/{sid}", headers=auth).status_code == 200
     assert (
         client.post(
             "/uploads", params={"type": "model", "name": "x"}, headers={"Upload-Length": "5"}

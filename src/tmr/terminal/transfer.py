@@ -31,11 +31,11 @@ def push(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Upload a folder as a private artifact: zipped while it streams (nothing is written to disk).
+    """Upload a folder as a private artifact, zipped as it streams, resumable.
 
-    The zip goes up in parts: a push that is cut (the network, the registry, Ctrl-C) resumes where
-    it stopped when the same command runs again. Pushing unchanged files again is refused (exit 5)
-    with the first upload's id."""
+    Nothing is written to disk. The zip goes up in parts: a push that is cut (the network, the
+    registry, Ctrl-C) resumes where it stopped when the same command runs again. Pushing unchanged
+    files again is refused (exit 5) with the first upload's id."""
     job = Push(folder, folder_files(folder), checked_type(type_) or "model", name, version)
     with registry(url) as client, progress(f"push {folder.name}", as_json) as bar:
         task = bar.add_task("push", total=None)
@@ -89,8 +89,10 @@ def pull(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Download an artifact's package (a zip). A cut download resumes where it stopped when run
-    again; the whole file is checked against the sha256 the registry announces."""
+    """Download an artifact's package (a zip), resumable and checked.
+
+    A cut download resumes where it stopped when the same command runs again; the whole file is
+    checked against the sha256 the registry announces."""
     with registry(url) as client:
         described = resolve(client, ref, type_=checked_type(type_), version=version)
         meta = described["metadata"]
