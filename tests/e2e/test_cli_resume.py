@@ -6,134 +6,26 @@ gives the folder back byte for byte."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import zipfile
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
+from tests.e2e.spoiling_proxy import cutting_proxy
 from tests.processes import ServerProcess
 from tests.zips import safetensors_bytes
 from tmr.cli import cli
 from tmr.client import resumable
 
 PART = 8 * 1024 * 1024  # the registry's default part size
-_NOT_FORWARDED = {"host", "connection", "content-length", "transfer-encoding", "keep-alive"}
-
-
-class CuttingProxy(ThreadingHTTPServer):
-    """Passes requests to the registry, except PATCHes past the first `passing` ones (None: all
-    pass): those reach the registry only halfway before both connections close, as a network
-    failing mid-part would do it, or are first held (`hold`) until the test releases them."""
-
-    daemon_threads = True
-
-    def __init__(self, upstream: str) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.upstream = upstream
-        self.passing: int | None = None
-        self.hold = False
-        self.held = threading.Event()
-        self.release = threading.Event()
-        self.patches = 0
-        self.cut = 0
-        self._lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def passes(self) -> bool:
-        with self._lock:
-            self.patches += 1
-            return self.passing is None or self.patches <= self.passing
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: CuttingProxy
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet
-        pass
-
-    def do_GET(self) -> None:
-        self._forward()
-
-    def do_HEAD(self) -> None:
-        self._forward()
-
-    def do_POST(self) -> None:
-        self._forward()
-
-    def do_PATCH(self) -> None:
-        self._forward()
-
-    def do_DELETE(self) -> None:
-        self._forward()
-
-    def _forward(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if self.command == "PATCH" and not self.server.passes():
-            if self.server.hold:
-                self.server.held.set()
-                self.server.release.wait(120)
-            self._cut(body)
-            return
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in _NOT_FORWARDED}
-        with httpx.Client(timeout=300) as client:
-            answer = client.request(
-                self.command, self.server.upstream + self.path, headers=headers, content=body
-            )
-        self.send_response(answer.status_code)
-        for name, value in answer.headers.multi_items():
-            if name.lower() not in _NOT_FORWARDED | {"content-encoding"}:
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.content)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(answer.content)
-
-    def _cut(self, body: bytes) -> None:
-        """Half the part reaches the registry, then both connections close."""
-        upstream = urlsplit(self.server.upstream)
-        head = f"PATCH {self.path} HTTP/1.1\r\n"
-        head += "".join(f"{k}: {v}\r\n" for k, v in self.headers.items() if k.lower() != "connection")
-        with socket.create_connection((upstream.hostname or "127.0.0.1", upstream.port or 80)) as raw:
-            raw.sendall(f"{head}Connection: close\r\n\r\n".encode("latin-1") + body[: len(body) // 2])
-        with self.server._lock:
-            self.server.cut += 1
-        self.close_connection = True
-        with contextlib.suppress(OSError):  # a killed client has closed its end already
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-
-@contextlib.contextmanager
-def cutting_proxy(upstream: str) -> Iterator[CuttingProxy]:
-    proxy = CuttingProxy(upstream)
-    thread = threading.Thread(target=proxy.serve_forever, name="cutting-proxy", daemon=True)
-    thread.start()
-    try:
-        yield proxy
-    finally:
-        proxy.release.set()
-        proxy.shutdown()
-        proxy.server_close()
-        thread.join()
 
 
 def folder_of(root: Path, seed: int) -> Path:

@@ -31,10 +31,10 @@ from fastapi.responses import JSONResponse
 from tmr.api.deps import RegistryDep
 from tmr.api.hfcompat import HubRoute
 from tmr.api.hfcompat_access import HubUserDep, hub_error_response
-from tmr.api.uploads import refuse_announced_over
+from tmr.api.uploads import read_capped, refuse_announced_over
 from tmr.artifacts.models import ArtifactType
 from tmr.artifacts.uploads import UploadLimits, spool_upload_async
-from tmr.errors import InvalidInput, PayloadTooLarge, TmrError
+from tmr.errors import InvalidInput, TmrError
 from tmr.hub.push import AddLfs, AddRegular, Delete, Operation, RepoExists
 
 router = APIRouter(tags=["huggingface"], route_class=HubRoute, include_in_schema=False)
@@ -63,20 +63,9 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-async def _body(request: Request, cap: int) -> bytes:
-    """The request body, refused with 413 past `cap` bytes (announced or not)."""
-    refuse_announced_over(request.headers.get("content-length"), cap)
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > cap:
-            raise PayloadTooLarge("request body exceeds the limit", limit=cap)
-    return bytes(data)
-
-
 async def _json(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await _body(request, _JSON_CAP) or b"null")
+        body = json.loads(await read_capped(request, _JSON_CAP, "request body exceeds the limit") or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"the body is not JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -188,7 +177,8 @@ def _repo(type_: ArtifactType, action: str) -> Callable[..., Coroutine[Any, Any,
             tag = tag if isinstance(tag, str) else ""
             pushed = await run_in_threadpool(push.tag, user, type_, repo_id, revision, tag)
             return JSONResponse({"tag": pushed.registered.artifact.version, "commitOid": pushed.commit})
-        body_bytes = await _body(request, min(_COMMIT_CAP, registry.settings.upload_max_bytes))
+        cap = min(_COMMIT_CAP, registry.settings.upload_max_bytes)
+        body_bytes = await read_capped(request, cap, "request body exceeds the limit")
         header, operations = parse_commit(body_bytes)
         parent = header.get("parentCommit")
         pushed = await run_in_threadpool(

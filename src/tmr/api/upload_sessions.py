@@ -27,10 +27,10 @@ from tmr.api.presenters import base_url
 from tmr.api.refusals import INVALID, NO_TOKEN, Responses, refusal
 from tmr.api.routing import JsonBodyRoute, media_type_of
 from tmr.api.schemas import UploadOut, _In
-from tmr.api.uploads import refuse_announced_over, uploaded
+from tmr.api.uploads import read_capped, uploaded
 from tmr.artifacts.models import ArtifactType
 from tmr.artifacts.upload_sessions import OffsetMismatch, UploadSession
-from tmr.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from tmr.errors import InvalidInput, UnsupportedMediaType
 
 router = APIRouter(tags=["uploads"], route_class=JsonBodyRoute, responses={**INVALID, **NO_TOKEN})
 
@@ -189,16 +189,11 @@ async def append_part(
 
 async def _part(request: Request, limit: int) -> bytes:
     """The body, whole, at most `limit` bytes (413 announced or not)."""
+    body = await read_capped(request, limit, f"a part carries at most {limit} bytes")
     declared = request.headers.get("content-length")
-    refuse_announced_over(declared, limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"a part carries at most {limit} bytes", limit=limit)
     if declared is not None and int(declared) != len(body):
         raise InvalidInput("the body is not as long as its Content-Length")
-    return bytes(body)
+    return body
 
 
 @router.post(

@@ -32,14 +32,29 @@ UPLOAD_PATH = re.compile(r"/artifact/[^/]+/upload|/ui/upload|/transactions/[^/]+
 ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/octet-stream"}
 
 
-def refuse_announced_over(content_length: str | None, limit: int) -> None:
-    """An upload whose Content-Length is over `limit` is refused before a byte is read."""
+def refuse_announced_over(
+    content_length: str | None, limit: int, too_large: str = "upload exceeds the size limit"
+) -> None:
+    """A body whose Content-Length is over `limit` is refused (413, `too_large`) before a byte is
+    read."""
     if content_length is None:
         return
     if not content_length.strip().isdigit():
         raise InvalidInput("Content-Length must be a number of bytes")
     if int(content_length) > limit:
-        raise PayloadTooLarge("upload exceeds the size limit", limit=limit)
+        raise PayloadTooLarge(too_large, limit=limit)
+
+
+async def read_capped(request: Request, limit: int, too_large: str) -> bytes:
+    """A body read whole (a JSON document, a commit, a part, a program): refused with 413 and
+    `too_large` once it is over `limit` bytes, announced or not, before more is held."""
+    refuse_announced_over(request.headers.get("content-length"), limit, too_large)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(too_large, limit=limit)
+    return bytes(body)
 
 
 async def spooled_zip(request: Request, registry: Registry) -> SpooledUpload:
