@@ -1,4 +1,5 @@
-"""Command line: `tmr serve`, `tmr migrate`, `tmr gc`."""
+"""Command line: the server's `tmr serve`, `tmr migrate`, `tmr gc`, and the users' commands
+(`tmr login`, `search`, `show`, `push`, `pull`, `rate`, `users`) from `tmr.terminal`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rich.console import Console
 
 from tmr.errors import InvalidInput
 from tmr.settings import DefaultPasswordExposed, Settings
+from tmr.terminal import add_user_commands
 
 cli = typer.Typer(add_completion=False, help="tmr — Trustworthy Model Registry.")
 console = Console(stderr=True)
@@ -80,6 +82,9 @@ def gc() -> None:
     finally:
         registry.close()
     console.print(f"removed {removed} orphan blob(s)")
+
+
+add_user_commands(cli)
 
 
 def main() -> None:

@@ -18,14 +18,15 @@ from tmr.accounts.throttle import ThrottlePolicy
 from tmr.analysis.service import AnalysisService
 from tmr.artifacts.interfaces import ArtifactRepository
 from tmr.artifacts.mirror import FileMirror
-from tmr.artifacts.packages import StateStore
 from tmr.artifacts.registration import RegistrationService
 from tmr.artifacts.service import ArtifactService
+from tmr.artifacts.upload_sessions import UploadSessionService
 from tmr.confusion.service import ConfusionService
 from tmr.downloads.cache import PackageCache
 from tmr.downloads.gate import PlanGate
 from tmr.downloads.history import DownloadHistory
 from tmr.downloads.service import DownloadService
+from tmr.hub.push import CreatedRepos, HubPushService, PushState
 from tmr.hub.service import HubService, OidReader
 from tmr.monitors.models import MonitorLimits
 from tmr.monitors.sandbox import MonitorSandbox
@@ -50,13 +51,14 @@ from tmr.storage.monitors import SqlMonitorStore
 from tmr.storage.operations import SqlOperationsStore
 from tmr.storage.searches import SqlSearchHits
 from tmr.storage.transactions import SqlTransactionStore
+from tmr.storage.upload_sessions import SqlUploadSessionStore
 from tmr.storage.workloads import SqlWorkloadStore
 from tmr.transactions.service import TransactionService
 from tmr.workload.runner import HttpRunner
 from tmr.workload.service import WorkloadService
 
 
-class MetadataStore(ArtifactRepository, AccountRepository, StateStore, Protocol):
+class MetadataStore(ArtifactRepository, AccountRepository, PushState, Protocol):
     """The metadata store as the registry uses it: every repository, plus its own upkeep."""
 
     @property
@@ -86,6 +88,7 @@ class Registry:
     registration: RegistrationService
     downloads: DownloadService
     hub: HubService
+    hub_push: HubPushService  # writes through the Hugging Face door (create_repo, commits, tags)
     search: SearchService
     analysis: AnalysisService
     health: HealthService
@@ -97,6 +100,7 @@ class Registry:
     confusion: ConfusionService  # the package-confusion audit (search hits + download history)
     monitors: MonitorService  # sensitive models: their monitors and download histories
     transactions: TransactionService  # several artifact changes, applied all or none
+    upload_sessions: UploadSessionService  # resumable uploads: a zip in parts (reset with transactions)
 
     def reset(self, principal: Principal) -> None:
         """The system default state: no artifacts, no audit, no stored files, only the default
@@ -107,6 +111,7 @@ class Registry:
         self.download_history.reset()
         self.downloads.forget_packages()
         self.confusion.reset()
+        self.hub_push.reset()
         self.artifacts.collect_orphans()
         if isinstance(self.blobs, Presigner):
             self.blobs.delete_packages()  # materialised downloads: copies, not blobs, so not orphans
@@ -230,7 +235,16 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         ratings=ratings,
         registration=registration,
         downloads=downloads,
-        hub=HubService(artifacts, files, store, downloads, OidReader(store, blobs)),
+        hub=HubService(artifacts, files, store, downloads, OidReader(store, blobs), CreatedRepos(store)),
+        hub_push=HubPushService(
+            artifacts,
+            registration,
+            blobs,
+            store,
+            accounts,
+            lfs_threshold=settings.hub_lfs_threshold,
+            max_file_bytes=settings.upload_limits.entry_bytes,
+        ),
         search=SearchService(
             store,
             settings.page_size,
@@ -253,5 +267,14 @@ def build_registry(settings: Settings, *, run_migrations: bool = True) -> Regist
         monitors=MonitorService(artifacts, monitor_store, monitor_gate, download_history),
         transactions=TransactionService(
             SqlTransactionStore(engine), artifacts, registration, ttl_s=settings.transaction_ttl_s
+        ),
+        upload_sessions=UploadSessionService(
+            SqlUploadSessionStore(engine),
+            blobs,
+            registration,
+            part_bytes=settings.upload_part_bytes,
+            ttl_s=settings.upload_session_ttl_s,
+            limits=settings.upload_limits,
+            spool_dir=settings.spool_dir,
         ),
     )

@@ -61,6 +61,11 @@ class Conflict(TmrError):
     code = "conflict"
 
 
+class ChangedMeanwhile(Conflict):
+    """A conditional write found its artifact changed (or gone) since it was read: the writer
+    reads again and decides (a Hub commit is re-applied on the new head)."""
+
+
 class PayloadTooLarge(TmrError):
     status_code = 413
     code = "payload_too_large"

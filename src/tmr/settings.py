@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     upload_max_expanded_bytes: int = Field(default=20 * 1024**3, ge=1, alias="TMR_UPLOAD_MAX_EXPANDED_BYTES")
     upload_max_ratio: int = Field(default=100, ge=1, alias="TMR_UPLOAD_MAX_RATIO")
     spool_dir: Path | None = Field(default=None, alias="TMR_SPOOL_DIR")
+    # Resumable uploads (POST /uploads): the most bytes one part (a PATCH) carries, held in memory
+    # while it arrives; and how long a session stays open. On Lambda set the part to 4 MiB: its
+    # request payload is capped at 6 MB and API Gateway sends a binary body base64-encoded (4/3).
+    upload_part_bytes: int = Field(default=8 * 1024**2, ge=1, le=256 * 1024**2, alias="TMR_UPLOAD_PART_BYTES")
+    upload_session_ttl_s: float = Field(default=86400, gt=0, alias="TMR_UPLOAD_SESSION_TTL_S")
     # Orphan blobs younger than this are kept by `tmr gc` and the scheduled collection: an upload or
     # registration in flight has stored its blobs but not yet committed the artifact.
     gc_grace_s: float = Field(default=6 * 3600, ge=0, alias="TMR_GC_GRACE_S")
@@ -102,6 +107,9 @@ class Settings(BaseSettings):
     upstream_retries: int = Field(default=3, alias="TMR_UPSTREAM_RETRIES")
     upstream_backoff_s: float = Field(default=0.5, alias="TMR_UPSTREAM_BACKOFF_S")
     eager_file_limit: int = Field(default=8 * 1024 * 1024, ge=0, alias="TMR_EAGER_FILE_LIMIT")
+    # Pushes through the Hugging Face door (tmr.hub.push): files of at least this size are asked
+    # for over Git LFS (a PUT of their bytes), smaller ones ride in the commit, as on the Hub.
+    hub_lfs_threshold: int = Field(default=10 * 1024 * 1024, ge=1, alias="TMR_HUB_LFS_THRESHOLD")
     # Caps on what is read from an upstream, enforced as the bytes stream: API JSON (a recursive
     # tree or a Hub listing of a large repository runs to megabytes) and GitHub code archives
     # (spooled to disk for mirroring).

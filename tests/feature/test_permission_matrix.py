@@ -18,6 +18,7 @@ from tests.feature.web_support import form_key, hidden_fields
 from tests.support import auth_request
 from tests.zips import model_files, zip_bytes
 from tmr.app import create_app
+from tmr.artifacts.models import ArtifactType
 from tmr.container import Registry
 
 PERMISSIONS = ("upload", "search", "download")
@@ -107,6 +108,7 @@ def api_calls(w: World) -> list[Call]:
         Call("GET", "/artifacts/{artifact_type}/{id}", "search", path=f"/artifacts/model/{bert}"),
         Call("GET", f"{model}/rate", "search", path=f"/artifact/model/{bert}/rate"),
         Call("GET", f"{model}/safety", "search", path=f"/artifact/model/{bert}/safety"),
+        Call("GET", "/artifact/{id}/details", "search", path=f"/artifact/{bert}/details"),
         Call("GET", "/artifact/{artifact_type}/{id}/audit", "search", path=f"/artifact/model/{bert}/audit"),
         Call("GET", f"{model}/lineage", "search", path=f"/artifact/model/{bert}/lineage"),
         Call("GET", "/artifact/{artifact_type}/{id}/cost", "search", path=f"/artifact/model/{bert}/cost"),
@@ -133,6 +135,26 @@ def api_calls(w: World) -> list[Call]:
             path="/artifact/model/upload?name=another",
             content=zip_bytes(model_files(seed=8)),
             headers=ZIP,
+        ),
+        Call(
+            "POST",
+            "/uploads",
+            "upload",
+            path="/uploads?type=model&name=matrix-session",
+            headers={"Upload-Length": "10"},
+        ),
+        Call("GET", "/uploads/{id}", "upload", path="/uploads/nope"),
+        Call(
+            "PATCH",
+            "/uploads/{id}",
+            "upload",
+            path="/uploads/nope",
+            content=b"0123456789",
+            headers={"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+        ),
+        Call("DELETE", "/uploads/{id}", "upload", path="/uploads/nope"),
+        Call(
+            "POST", "/uploads/{id}/finish", "upload", path="/uploads/nope/finish", json={"sha256": "0" * 64}
         ),
         Call(
             "PUT",
@@ -211,6 +233,8 @@ ELSEWHERE = {
     ("DELETE", "/transactions/{id}"),
     ("POST", "/transactions/{id}/commands"),
     ("POST", "/transactions/{id}/execute"),
+    # HEAD answers without a body: tests/feature/test_upload_sessions.py
+    ("HEAD", "/uploads/{id}"),
 }
 
 
@@ -387,6 +411,50 @@ def test_the_hub_door_refuses_a_token_without_the_permission(world: World, neede
     allowed = world.login(f"only-{needed}")["X-Authorization"]
     if needed == "search":
         assert world.client.get(path, headers={"Authorization": f"Bearer {allowed}"}).status_code == 200
+
+
+OID = "ab" * 32
+HUB_WRITES = [
+    ("POST", "/api/repos/create", {"name": "pushed", "type": "model"}),
+    ("POST", "/api/models/{user}/pushed/preupload/main", {"files": [{"path": "a.txt", "size": 1}]}),
+    ("POST", "/api/datasets/{user}/pushed/preupload/main", {"files": [{"path": "a.txt", "size": 1}]}),
+    ("POST", "/api/models/{user}/pushed/commit/main", None),
+    ("POST", "/api/datasets/{user}/pushed/commit/main", None),
+    ("POST", "/api/models/{user}/pushed/tag/main", {"tag": "v1"}),
+    ("POST", "/api/datasets/{user}/pushed/tag/main", {"tag": "v1"}),
+    ("POST", "/{user}/pushed.git/info/lfs/objects/batch", {"operation": "upload", "objects": []}),
+    ("POST", "/datasets/{user}/pushed.git/info/lfs/objects/batch", {"operation": "upload", "objects": []}),
+    ("POST", f"/hub-lfs/{OID}/verify", {"oid": OID, "size": 1}),
+    ("GET", "/api/models/{user}/pushed/xet-write-token/main", None),
+    ("GET", "/api/datasets/{user}/pushed/xet-write-token/main", None),
+]
+COMMIT = b"\n".join(
+    [
+        b'{"key": "header", "value": {"summary": "s"}}',
+        b'{"key": "file", "value": {"path": "a.txt", "content": "eA==", "encoding": "base64"}}',
+    ]
+)
+
+
+@pytest.mark.parametrize(("method", "route", "body"), HUB_WRITES, ids=[f"{m} {r}" for m, r, _ in HUB_WRITES])
+def test_every_write_of_the_hub_door_needs_upload(world: World, method: str, route: str, body: Any) -> None:
+    """Each push route refuses a token without `upload` (403, which the Hub's client shows as
+    forbidden) and changes nothing; with `upload` alone it is not refused for a permission."""
+    for name, refused in (("lacks-upload", True), ("only-upload", False)):
+        token = world.login(name)["X-Authorization"]
+        path = route.format(user=name)
+        content = COMMIT if body is None and method == "POST" else None
+        response = world.client.request(
+            method, path, json=body, content=content, headers={"Authorization": f"Bearer {token}"}
+        )
+        if refused:
+            assert response.status_code == 403, (path, response.text)
+            assert "'upload' permission" in response.json()["error"], response.text
+        else:
+            assert response.status_code != 403, (path, response.text)
+            assert "permission" not in response.text, (path, response.text)
+    for type_ in ArtifactType:
+        assert world.registry.artifacts.url_taken(type_, "upload:hub:lacks-upload/pushed") is None
 
 
 def test_the_uis_admin_pages_refuse_everyone_else(world: World) -> None:

@@ -28,7 +28,7 @@ from tmr.artifacts.models import (
     FileEntry,
     Visibility,
 )
-from tmr.errors import Conflict, InvalidInput, NotFound
+from tmr.errors import ChangedMeanwhile, Conflict, InvalidInput, NotFound
 from tmr.storage.blobs.base import StoredBlob
 from tmr.transactions.models import Command, Transaction, TransactionState
 
@@ -73,9 +73,11 @@ class MemoryArtifacts:
     def find_by_url(self, type_: ArtifactType, url: str) -> ArtifactSummary | None:
         return next((summary(a) for a in self.rows.values() if a.type is type_ and a.url == url), None)
 
-    def replace(self, artifact: Artifact) -> None:
+    def replace(self, artifact: Artifact, expected: datetime | None = None) -> None:
         if artifact.id not in self.rows:
             raise NotFound("gone")
+        if expected is not None and self.rows[artifact.id].updated_at != expected:
+            raise ChangedMeanwhile("changed")
         self.rows[artifact.id] = artifact
 
     def delete(self, artifact_id: str) -> bool:

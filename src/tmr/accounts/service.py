@@ -170,6 +170,16 @@ class AccountService:
         jti = str(claims["jti"]) if claims is not None else ""
         return hmac.new(self._secret.encode(), b"form:" + jti.encode(), hashlib.sha256).hexdigest()
 
+    def signature(self, purpose: str, message: str) -> str:
+        """An HMAC of `message` under the registry's signing key, for a URL that must authorise
+        itself (a Hub LFS upload's PUT carries no token)."""
+        data = f"{purpose}:{message}".encode()
+        return hmac.new(self._secret.encode(), data, hashlib.sha256).hexdigest()
+
+    def check_signature(self, purpose: str, message: str, signature: str) -> bool:
+        expected = self.signature(purpose, message).encode()
+        return hmac.compare_digest(expected, signature.encode("utf-8", "replace"))
+
     def check_form_key(self, token: str, key: str | None) -> bool:
         if not key or self._claims(token, verify_exp=False) is None:
             return False

@@ -17,7 +17,8 @@ from pydantic import BaseModel
 from tmr.api.deps import RegistryDep, UserDep
 from tmr.api.refusals import INVALID, NO_TOKEN
 from tmr.api.schemas import ErrorOut
-from tmr.errors import PayloadTooLarge, UnsupportedMediaType
+from tmr.api.uploads import read_capped
+from tmr.errors import UnsupportedMediaType
 from tmr.monitors.models import MAX_PROGRAM_BYTES, Monitor
 from tmr.monitors.service import MAX_PAGE
 
@@ -84,15 +85,10 @@ def _require_javascript(request: Request) -> None:
 
 
 async def _program(request: Request) -> bytes:
-    """The body, read up to one byte past the limit: enough to refuse it without holding more."""
-    kept = bytearray()
-    async for chunk in request.stream():
-        kept += chunk
-        if len(kept) > MAX_PROGRAM_BYTES:
-            raise PayloadTooLarge(
-                f"the monitor program is larger than {MAX_PROGRAM_BYTES} bytes", limit=MAX_PROGRAM_BYTES
-            )
-    return bytes(kept)
+    """The body, refused (413) once it is over the limit, without holding more."""
+    return await read_capped(
+        request, MAX_PROGRAM_BYTES, f"the monitor program is larger than {MAX_PROGRAM_BYTES} bytes"
+    )
 
 
 _NOT_YOURS: dict[int | str, dict[str, Any]] = {

@@ -27,9 +27,9 @@ from tmr.api.presenters import download_url
 from tmr.api.refusals import INVALID, NO_TOKEN, Responses, refusal
 from tmr.api.routing import FORM, is_json_type, media_type_of
 from tmr.api.schemas import ArtifactDataOut, ArtifactMetadata
-from tmr.api.uploads import ZIP_TYPES, refuse_announced_over, spooled_zip
+from tmr.api.uploads import ZIP_TYPES, read_capped, spooled_zip
 from tmr.artifacts.models import ArtifactType
-from tmr.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from tmr.errors import InvalidInput, UnsupportedMediaType
 from tmr.transactions.models import Command, Op, Transaction
 from tmr.transactions.service import CommandRequest
 
@@ -198,12 +198,7 @@ async def _json_command(request: Request, limit: int) -> CommandRequest:
         raise UnsupportedMediaType(
             f"a {media} body is not accepted here: send a JSON command, or a zip with ?op=upload"
         )
-    refuse_announced_over(request.headers.get("content-length"), limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"request body exceeds {limit} bytes", limit=limit)
+    body = await read_capped(request, limit, f"request body exceeds {limit} bytes")
     try:
         parsed = CommandIn.model_validate(json.loads(body))
     except ValidationError as exc:

@@ -17,6 +17,7 @@ from tmr.api.deps import RegistryDep, TypeDep, UserDep
 from tmr.api.presenters import artifact_out
 from tmr.api.refusals import INVALID, NO_TOKEN, refusal
 from tmr.api.schemas import UploadOut
+from tmr.artifacts.registration import Registered
 from tmr.artifacts.uploads import SpooledUpload, spool_upload_async
 from tmr.container import Registry
 from tmr.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
@@ -25,19 +26,35 @@ router = APIRouter(tags=["uploads"])
 # Paths whose bodies are uploads, exempt from the JSON body cap: they enforce the upload limits
 # themselves (this route, and the browser's upload form in `tmr.web.pages.upload`).
 # A transaction's commands are exempt too: an upload command's body is its zip (and a JSON
-# command's body is capped by `tmr.api.transactions` itself).
-UPLOAD_PATH = re.compile(r"/artifact/[^/]+/upload|/ui/upload|/transactions/[^/]+/commands")
+# command's body is capped by `tmr.api.transactions` itself). So are an upload session's parts
+# (PATCH /uploads/{id}, capped at TMR_UPLOAD_PART_BYTES by `tmr.api.upload_sessions`).
+UPLOAD_PATH = re.compile(r"/artifact/[^/]+/upload|/ui/upload|/transactions/[^/]+/commands|/uploads/[^/]+")
 ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/octet-stream"}
 
 
-def refuse_announced_over(content_length: str | None, limit: int) -> None:
-    """An upload whose Content-Length is over `limit` is refused before a byte is read."""
+def refuse_announced_over(
+    content_length: str | None, limit: int, too_large: str = "upload exceeds the size limit"
+) -> None:
+    """A body whose Content-Length is over `limit` is refused (413, `too_large`) before a byte is
+    read."""
     if content_length is None:
         return
     if not content_length.strip().isdigit():
         raise InvalidInput("Content-Length must be a number of bytes")
     if int(content_length) > limit:
-        raise PayloadTooLarge("upload exceeds the size limit", limit=limit)
+        raise PayloadTooLarge(too_large, limit=limit)
+
+
+async def read_capped(request: Request, limit: int, too_large: str) -> bytes:
+    """A body read whole (a JSON document, a commit, a part, a program): refused with 413 and
+    `too_large` once it is over `limit` bytes, announced or not, before more is held."""
+    refuse_announced_over(request.headers.get("content-length"), limit, too_large)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(too_large, limit=limit)
+    return bytes(body)
 
 
 async def spooled_zip(request: Request, registry: Registry) -> SpooledUpload:
@@ -90,6 +107,13 @@ async def upload(
         registered = await run_in_threadpool(
             registry.registration.upload, user, type_, spooled, name, version
         )
+    return uploaded(request, registered)
+
+
+def uploaded(request: Request, registered: Registered) -> UploadOut:
+    """The answer to an upload, whichever way its zip came: this route, or an upload session
+    finished (`tmr.api.upload_sessions`), which registers through the same
+    `RegistrationService.upload`."""
     artifact = registered.artifact
     out = artifact_out(request, artifact)
     return UploadOut(

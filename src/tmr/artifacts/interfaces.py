@@ -94,8 +94,9 @@ class ArtifactRepository(Protocol):
 
     def find_by_url(self, type_: ArtifactType, url: str) -> ArtifactSummary | None: ...
 
-    def replace(self, artifact: Artifact) -> None:
-        """Overwrite an existing artifact's content and file manifest (same id); NotFound if gone."""
+    def replace(self, artifact: Artifact, expected: datetime | None = None) -> None:
+        """Overwrite an existing artifact's content and file manifest (same id); NotFound if gone.
+        With `expected`, only if its `updated_at` is still that (else ChangedMeanwhile)."""
         ...
 
     def delete(self, artifact_id: str) -> bool: ...

@@ -173,17 +173,16 @@ class RegistrationService:
     ) -> StagedUpload:
         """An upload's checks, then its zip validated and exploded into blobs (invisible until an
         artifact that names them is committed)."""
-        require(principal, Permission.UPLOAD)
-        check_name(name)
-        self._refuse_hub_impostor(name, None)
-        normalised = normalize_version(version) if version is not None else None
+        normalised = self.check_upload(principal, name, version)
         url = f"upload:sha256:{spooled.sha256}"
         self._refuse_taken(principal, type_, url, f"this zip is already uploaded as a {type_.value}")
         exploded = self._files.store_upload(spooled, self._upload_limits)
         return StagedUpload(type_, name, normalised, url, tuple(exploded))
 
-    def prepare_upload(self, staged: StagedUpload) -> Admission:
-        """A staged upload described like a Hub repository, its files judged."""
+    def prepare_upload(self, staged: StagedUpload, replaces: Artifact | None = None) -> Admission:
+        """A staged upload described like a Hub repository, its files judged; with `replaces`, the
+        new content of that artifact (a Hub push's later commit, `tmr.hub.push`), whose owner
+        `check_update` has accepted."""
         type_, name = staged.type, staged.name
         snapshot = upload_snapshot(
             staged.url,
@@ -203,7 +202,31 @@ class RegistrationService:
             visibility=Visibility.PRIVATE,
             keys=frozenset(keys_for(name, "", None)),
         )
-        return self._judged(replace(prepared, artifact=artifact))
+        judged = self._judged(replace(prepared, artifact=artifact))
+        return judged if replaces is None else replace(judged, replaces=replaces)
+
+    def stage_push(
+        self,
+        principal: Principal,
+        type_: ArtifactType,
+        name: str,
+        url: str,
+        files: tuple[ExplodedFile, ...],
+        version: str | None,
+    ) -> StagedUpload:
+        """A Hub push's new file set (blobs already stored) held to an upload's checks."""
+        normalised = self.check_upload(principal, name, version)
+        if not files:
+            raise InvalidInput("a repository needs at least one file")
+        return StagedUpload(type_, name, normalised, url, files)
+
+    def check_upload(self, principal: Principal, name: str, version: str | None) -> str | None:
+        """The checks of an upload that need none of its bytes: the permission, the name, a Hub
+        repository id it must not pass for, the version (normalised, or None)."""
+        require(principal, Permission.UPLOAD)
+        check_name(name)
+        self._refuse_hub_impostor(name, None)
+        return normalize_version(version) if version is not None else None
 
     def check_update(self, principal: Principal, type_: ArtifactType, artifact_id: str) -> Artifact:
         """The artifact an update would replace, if `principal` may change it."""
@@ -225,12 +248,15 @@ class RegistrationService:
         prepared = self._files.store_and_judge(describe(type_, current.name, url, self._inspect(ref)))
         return Admission(prepared.artifact, replaces=current)
 
-    def commit(self, principal: Principal, admission: Admission) -> Registered:
-        """A single door's commit (one metadata transaction), then what follows it."""
+    def commit(self, principal: Principal, admission: Admission, *, if_unchanged: bool = False) -> Registered:
+        """A single door's commit (one metadata transaction), then what follows it; `if_unchanged`
+        (`ArtifactService.commit_replacement`) for content derived from what it replaces."""
         if admission.replaces is None:
             artifact = self._artifacts.commit_new(principal, admission.artifact)
         else:
-            artifact = self._artifacts.commit_replacement(principal, admission.replaces, admission.artifact)
+            artifact = self._artifacts.commit_replacement(
+                principal, admission.replaces, admission.artifact, if_unchanged=if_unchanged
+            )
         return self.settle(admission, artifact)
 
     def settle(self, admission: Admission, artifact: Artifact) -> Registered:

@@ -101,11 +101,14 @@ class ArtifactService:
         self.record(principal, stored, "CREATE")
         return stored
 
-    def commit_replacement(self, principal: Principal, current: Artifact, artifact: Artifact) -> Artifact:
+    def commit_replacement(
+        self, principal: Principal, current: Artifact, artifact: Artifact, *, if_unchanged: bool = False
+    ) -> Artifact:
         """Replace `current`'s content with `artifact`'s in one transaction; id, name and creation
-        stay."""
+        stay. `if_unchanged`: only if nobody wrote it since `current` was read (ChangedMeanwhile),
+        for writers whose new content was derived from `current` (a Hub commit's delta)."""
         stored = self.stamp_replacement(principal, current, artifact, datetime.now(UTC))
-        self._repo.replace(stored)
+        self._repo.replace(stored, current.updated_at if if_unchanged else None)
         self.record(principal, stored, "UPDATE")
         return stored
 

@@ -108,7 +108,8 @@ class ExplodedFile:
     path: str
     size: int
     sha256: str
-    crc32: int
+    crc32: int | None  # None for bytes that arrived outside a zip (a Hub push's LFS objects):
+    # measured later, like any stored file without one (FileMirror._with_checksums)
     kind: FileKind = field(default=FileKind.OTHER)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import Protocol
 
 from tmr.accounts.models import Permission, Principal
 from tmr.accounts.permissions import require, scope_for
@@ -65,6 +66,12 @@ def _ranked(artifact: Artifact) -> tuple[datetime, str]:
     return artifact.updated_at or datetime.min.replace(tzinfo=UTC), artifact.id
 
 
+class CreatedOwner(Protocol):
+    """Who created an (empty) repository through the door (`tmr.hub.push.CreatedRepos`)."""
+
+    def owner(self, type_: ArtifactType, repo_id: str) -> str | None: ...
+
+
 class HubService:
     def __init__(
         self,
@@ -73,12 +80,14 @@ class HubService:
         keys: KeyResolver,
         downloads: DownloadService,
         oids: OidReader,
+        created: CreatedOwner | None = None,
     ) -> None:
         self._artifacts = artifacts
         self._files = files
         self._keys = keys
         self._downloads = downloads
         self._oids = oids
+        self._created = created
 
     def repo(
         self,
@@ -139,6 +148,10 @@ class HubService:
             raise RevisionNotFound(f"Invalid rev id: {revision}")
         return repo
 
+    def _is_own_empty_repo(self, principal: Principal, repo_id: str, type_: ArtifactType) -> bool:
+        owner = self._created.owner(type_, repo_id) if self._created is not None else None
+        return owner is not None and (owner == principal.name or principal.is_admin)
+
     def file(
         self,
         principal: Principal,
@@ -153,7 +166,14 @@ class HubService:
     ) -> DownloadPlan:
         """`resolve/{revision}/{path}`: the file's bytes with the headers `huggingface_hub` reads
         (`client`: the asker's address, for the download history)."""
-        repo = self.revision(principal, repo_id, type_, revision, to=Permission.DOWNLOAD)
+        try:
+            repo = self.revision(principal, repo_id, type_, revision, to=Permission.DOWNLOAD)
+        except RepoNotFound:
+            if self._created is None or not self._is_own_empty_repo(principal, repo_id, type_):
+                raise
+            # Created through the door, nothing pushed yet: the Hub's answer for an empty
+            # repository (transformers' push_to_hub looks for a README before its first commit).
+            raise EntryNotFound(f"Entry not found: {path} (the repository is empty)") from None
         file = repo.file(path)
         if file is None:
             raise EntryNotFound(f"Entry not found: {path}", commit=repo.commit)

@@ -49,7 +49,7 @@ from tmr.artifacts.models import (
     FileKind,
     Visibility,
 )
-from tmr.errors import Conflict, NotFound
+from tmr.errors import ChangedMeanwhile, Conflict, NotFound
 from tmr.storage.accounts import SqlAccountRows
 from tmr.storage.database import migrate
 from tmr.storage.secrets import reread_credentials_when_refused
@@ -65,9 +65,12 @@ from tmr.storage.tables import (
     TransactionBlobRow,
     TransactionCommandRow,
     TransactionRow,
+    UploadPartRow,
+    UploadSessionRow,
     table,
 )
 from tmr.storage.transactions import delete_transactions
+from tmr.storage.upload_sessions import delete_upload_sessions
 
 
 def _summary(row: Any) -> ArtifactSummary:
@@ -292,11 +295,14 @@ class SqlMetadataStore(SqlAccountRows):
             )
             return _summary(row) if row else None
 
-    def replace(self, artifact: Artifact) -> None:
+    def replace(self, artifact: Artifact, expected: datetime | None = None) -> None:
         with self._write() as session:
-            row = session.scalar(select(ArtifactRow).where(ArtifactRow.id == artifact.id))
+            # Locked until the commit (PostgreSQL; SQLite has one writer), so `expected` holds.
+            row = session.scalar(select(ArtifactRow).where(ArtifactRow.id == artifact.id).with_for_update())
             if row is None:
                 raise NotFound(f"artifact {artifact.id} does not exist")
+            if expected is not None and row.updated_at != expected:
+                raise ChangedMeanwhile(f"{artifact.type.value} {artifact.id} changed since it was read")
             _fill_row(row, artifact)
             for table in (FileRow, KeyRow, LinkRow, RatingRow):
                 session.execute(delete(table).where(table.artifact_seq == row.seq))
@@ -317,6 +323,7 @@ class SqlMetadataStore(SqlAccountRows):
             for table in (FileRow, KeyRow, LinkRow, RatingRow, ArtifactRow, AuditRow):
                 session.execute(delete(table))
             delete_transactions(session)
+            delete_upload_sessions(session)
 
     def apply(self, changes: Sequence[ArtifactChange], settlement: Settlement) -> None:
         """One database transaction: the settled transaction's row first (open and unexpired, or
@@ -566,11 +573,16 @@ class SqlMetadataStore(SqlAccountRows):
             TransactionRow, TransactionRow.seq == TransactionBlobRow.transaction_seq
         )
         staged = staged.where(TransactionRow.state == "open")
+        # An upload session's parts, until it expires (tmr.storage.upload_sessions).
+        parts = select(UploadPartRow.sha256).join(
+            UploadSessionRow, UploadSessionRow.seq == UploadPartRow.session_seq
+        )
         if now is not None:
             staged = staged.where(TransactionRow.expires_at > now)
+            parts = parts.where(UploadSessionRow.expires_at > now)
         with self._read() as session:
             files = select(FileRow.sha256).where(FileRow.sha256.is_not(None))
-            result = session.execute(union(files, staged)).scalars()
+            result = session.execute(union(files, staged, parts)).scalars()
             for digest in result:
                 if digest:
                     yield digest
@@ -726,6 +738,11 @@ class SqlMetadataStore(SqlAccountRows):
         with self._reading() as connection:
             value: str | None = connection.scalar(_STATE_OF, {"key": key})
             return value
+
+    def forget_states(self, prefix: str) -> None:
+        """Drop every state whose key starts with `prefix` (a reset of one kind of state)."""
+        with self._write() as session:
+            session.execute(delete(KeyValueRow).where(KeyValueRow.key.startswith(prefix, autoescape=True)))
 
     def state(self, key: str, default: str) -> str:
         with self._read() as session:

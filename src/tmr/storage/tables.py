@@ -394,3 +394,37 @@ class TransactionBlobRow(Base):
         ForeignKey("transactions.seq", ondelete="CASCADE"), primary_key=True
     )
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class UploadSessionRow(Base):
+    """A resumable upload (0010): a zip arriving in parts. Until `expires_at` its parts' blobs
+    are kept from orphan collection (`referenced_digests`), as an open transaction's staged blobs
+    are. `state` is `open`, or `finishing` once a finish has claimed it."""
+
+    __tablename__ = "upload_sessions"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    owner: Mapped[str] = mapped_column(String(256), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    name: Mapped[str] = mapped_column(String(512), nullable=False)
+    version: Mapped[str | None] = mapped_column(String(128))
+    length: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    received: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    part_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+
+
+class UploadPartRow(Base):
+    """A stored part of an upload session: the blob holding bytes [start, start + size)."""
+
+    __tablename__ = "upload_parts"
+
+    session_seq: Mapped[int] = mapped_column(
+        ForeignKey("upload_sessions.seq", ondelete="CASCADE"), primary_key=True
+    )
+    start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)

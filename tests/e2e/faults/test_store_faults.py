@@ -168,10 +168,19 @@ def test_a_download_cut_by_the_blob_store_resumes_byte_for_byte_once_it_is_back(
         assert cut  # the connection is dropped: never a package silently missing its end
         assert len(received) < length
 
-        seaweed.start()
-        rest = http.get(
-            f"/download/{artifact_id}", headers={"Range": f"bytes={len(received)}-", "If-Range": etag}
-        )
+        seaweed.start()  # S3 answers; its volumes may still be joining: 503 until they do
+        answers: list[httpx.Response] = []
+
+        def resumed() -> bool:
+            answers.append(
+                http.get(
+                    f"/download/{artifact_id}", headers={"Range": f"bytes={len(received)}-", "If-Range": etag}
+                )
+            )
+            return answers[-1].status_code != 503
+
+        wait_until(resumed, "the blob store to serve the rest of the package")
+        rest = answers[-1]
         assert rest.status_code == 206, rest.text
         assert hashlib.sha256(received + rest.content).hexdigest() == announced
 
