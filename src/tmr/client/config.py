@@ -112,13 +112,20 @@ class Target:
     authorization: str | None
 
 
-def resolve_target(url: str | None, credentials: Credentials, env: dict[str, str] | None = None) -> Target:
-    environ = os.environ if env is None else env
+def chosen_url(
+    url: str | None,
+    credentials: Credentials,
+    missing: str = "no registry: pass --url, set TMR_URL, or run `tmr login --url URL`",
+) -> str:
+    """The registry a command talks to: `url` (--url or TMR_URL), else the one last logged in to."""
     chosen = url or credentials.default_url()
     if not chosen:
-        raise ClientError(
-            "no registry: pass --url, set TMR_URL, or run `tmr login --url URL`", ExitCode.USAGE
-        )
-    chosen = normalise_url(chosen)
+        raise ClientError(missing, ExitCode.USAGE)
+    return normalise_url(chosen)
+
+
+def resolve_target(url: str | None, credentials: Credentials, env: dict[str, str] | None = None) -> Target:
+    environ = os.environ if env is None else env
+    chosen = chosen_url(url, credentials)
     token = environ.get("TMR_TOKEN") or credentials.token_for(chosen)
     return Target(chosen, as_header(token) if token else None)

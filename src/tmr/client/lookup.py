@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import nodesemver
-
 from tmr.client.errors import ClientError, ExitCode
 from tmr.client.http import RegistryClient, segment
+from tmr.search.versions import sort_key  # the registry's own precedence, so "newest" is one rule
 
 ID = re.compile(r"^[A-Za-z0-9-]+$")
 
@@ -66,8 +65,4 @@ def _newest(ref: str, described: list[dict[str, Any]]) -> dict[str, Any]:
         raise ClientError(
             f"{ref!r} names several artifacts without versions: use an id ({ids})", ExitCode.USAGE
         )
-    best = versioned[0]
-    for candidate in versioned[1:]:
-        if nodesemver.gt(candidate["version"], best["version"], True):
-            best = candidate
-    return best
+    return max(versioned, key=lambda d: sort_key(d["version"]))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tmr.client.config import Credentials, Target, normalise_url, resolve_target
+from tmr.client.config import Credentials, Target, chosen_url, resolve_target
 from tmr.client.errors import ClientError, ExitCode
 from tmr.client.http import RegistryClient, segment
 from tmr.terminal.common import JsonOption, UrlOption, emit, fail, registry, reports_errors
@@ -17,6 +17,7 @@ PasswordStdin = Annotated[
     typer.Option("--password-stdin", help="Read the password from the first line of standard input."),
 ]
 PERMISSIONS = ("upload", "search", "download")
+NO_REGISTRY = "no registry: pass --url or set TMR_URL"
 
 
 def read_password(from_stdin: bool, prompt: str) -> str:
@@ -43,9 +44,7 @@ def login(
 ) -> None:
     """Sign in and keep the token (0600, in $XDG_CONFIG_HOME/tmr or ~/.config/tmr)."""
     credentials = Credentials.default()
-    chosen = normalise_url(url) if url else credentials.default_url()
-    if not chosen:
-        raise fail("no registry: pass --url or set TMR_URL")
+    chosen = chosen_url(url, credentials, NO_REGISTRY)
     password = read_password(password_stdin, "Password")
     body = {"user": {"name": username}, "secret": {"password": password}}
     with RegistryClient(Target(chosen, None)) as client:
@@ -64,9 +63,7 @@ def login(
 def logout(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """Forget the token kept for the registry (the registry's own record expires by itself)."""
     credentials = Credentials.default()
-    chosen = normalise_url(url) if url else credentials.default_url()
-    if not chosen:
-        raise fail("no registry: pass --url or set TMR_URL")
+    chosen = chosen_url(url, credentials, NO_REGISTRY)
     forgotten = credentials.forget(chosen)
     emit(
         as_json,
